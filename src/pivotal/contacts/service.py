@@ -1,0 +1,213 @@
+"""Contact rules and queries (SPEC §7.3): unique email per customer, one primary contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pivotal.activity import service as activity
+from pivotal.contacts.schemas import ContactCreate, ContactUpdate
+from pivotal.core import clock, ids, sequences
+from pivotal.core.context import Tx
+from pivotal.core.errors import Conflict, not_found
+from pivotal.core.lookup import ref_condition
+from pivotal.core.pagination import PageParams, page_of
+from pivotal.customers import service as customers_service
+from pivotal.db import tables
+from pivotal.webhooks import events
+
+contacts = tables.contacts
+customers = tables.customers
+
+
+def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+    """A contact as the API returns it."""
+    r = row._mapping if isinstance(row, Row) else row
+    return {
+        "object": "contact",
+        "id": r["id"],
+        "display_id": r["display_id"],
+        "customer_id": r["customer_id"],
+        "name": r["name"],
+        "email": r["email"],
+        "title": r["title"],
+        "phone": r["phone"],
+        "is_primary": bool(r["is_primary"]),
+        "labels": orjson.loads(r["labels"]),
+        "metadata": orjson.loads(r["metadata"]),
+        "created_at": clock.iso(r["created_at"]),
+        "updated_at": clock.iso(r["updated_at"]),
+    }
+
+
+def _live_contacts() -> Any:
+    """Contacts whose customer is live: a deleted customer hides its contacts everywhere."""
+    return (
+        select(contacts)
+        .join(customers, customers.c.id == contacts.c.customer_id)
+        .where(customers.c.deleted_at.is_(None))
+    )
+
+
+def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
+    query = _live_contacts().where(ref_condition(contacts, tx.workspace_id, ref))
+    if not with_deleted:
+        query = query.where(contacts.c.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update(of=contacts)
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise not_found("contact")
+    return row
+
+
+def get(tx: Tx, ref: str) -> dict[str, Any]:
+    return render(find(tx, ref))
+
+
+def list_contacts(
+    tx: Tx, customer_ref: str, email: str | None, is_primary: bool | None, page: PageParams
+) -> dict[str, Any]:
+    customer = customers_service.find(tx, customer_ref)
+    query = select(contacts).where(
+        contacts.c.customer_id == customer.id, contacts.c.deleted_at.is_(None)
+    )
+    if email is not None:
+        query = query.where(contacts.c.email == email.strip().lower())
+    if is_primary is not None:
+        query = query.where(contacts.c.is_primary == is_primary)
+    return page_of(tx.conn, query, contacts.c.created_at, page, render)
+
+
+def _email_taken(email: str) -> Conflict:
+    return Conflict("email_taken", f"A contact of this customer already uses {email}.", "email")
+
+
+def _ensure_email_free(tx: Tx, customer_id: str, email: str, except_id: str | None = None) -> None:
+    query = select(contacts.c.id).where(
+        contacts.c.customer_id == customer_id,
+        contacts.c.email == email,
+        contacts.c.deleted_at.is_(None),
+    )
+    if except_id is not None:
+        query = query.where(contacts.c.id != except_id)
+    if tx.conn.execute(query.limit(1)).first() is not None:
+        raise _email_taken(email)
+
+
+def _clear_other_primaries(tx: Tx, customer_id: str, keep_id: str) -> None:
+    """At most one primary per customer: the others lose the flag in the same transaction."""
+    cleared = tx.conn.execute(
+        update(contacts)
+        .where(
+            contacts.c.customer_id == customer_id,
+            contacts.c.id != keep_id,
+            contacts.c.is_primary.is_(True),
+            contacts.c.deleted_at.is_(None),
+        )
+        .values(is_primary=False, updated_at=tx.now)
+        .returning(contacts)
+    ).all()
+    for row in cleared:
+        after = render(row)
+        events.emit(tx, "contact.updated", after, {"is_primary": True})
+        activity.record(
+            tx,
+            customer_id=customer_id,
+            event_type="contact.updated",
+            target_type="contact",
+            target_id=row.id,
+            changes={"is_primary": {"from": True, "to": False}},
+        )
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: orjson.dumps(value).decode() if name in ("labels", "metadata") else value
+        for name, value in values.items()
+    }
+
+
+def create(tx: Tx, customer_ref: str, data: ContactCreate) -> dict[str, Any]:
+    customer = customers_service.find(tx, customer_ref)
+    _ensure_email_free(tx, customer.id, data.email)
+    display_id, created_at = sequences.allocate(tx.conn, tx.workspace_id, "contact", tx.now)
+    contact_id = ids.cuid()
+    values = {
+        "labels": "[]",
+        "metadata": "{}",
+        "is_primary": False,
+        **_stored(data.sent()),
+        "id": contact_id,
+        "workspace_id": tx.workspace_id,
+        "customer_id": customer.id,
+        "display_id": display_id,
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+    if values["is_primary"]:
+        _clear_other_primaries(tx, customer.id, contact_id)
+    try:
+        row = tx.conn.execute(insert(contacts).values(values).returning(contacts)).one()
+    except IntegrityError as exc:
+        raise _email_taken(data.email) from exc
+    contact = render(row)
+    events.emit(tx, "contact.created", contact)
+    activity.record(
+        tx,
+        customer_id=customer.id,
+        event_type="contact.created",
+        target_type="contact",
+        target_id=contact_id,
+    )
+    return contact
+
+
+def update_contact(tx: Tx, ref: str, data: ContactUpdate) -> dict[str, Any]:
+    row = find(tx, ref, for_update=True)
+    before = render(row)
+    sent = _stored(data.sent())
+    changed = {name: value for name, value in sent.items() if row._mapping[name] != value}
+    if not changed:
+        return before
+    if "email" in changed:
+        _ensure_email_free(tx, row.customer_id, changed["email"], except_id=row.id)
+    if changed.get("is_primary"):
+        _clear_other_primaries(tx, row.customer_id, row.id)
+    changed["updated_at"] = max(tx.now, row.updated_at + 1)
+    try:
+        new_row = tx.conn.execute(
+            update(contacts).where(contacts.c.id == row.id).values(changed).returning(contacts)
+        ).one()
+    except IntegrityError as exc:
+        raise _email_taken(changed.get("email", row.email)) from exc
+    after = render(new_row)
+    changes = activity.changed_fields(before, after)
+    events.emit(tx, "contact.updated", after, {k: c["from"] for k, c in changes.items()})
+    activity.record(
+        tx,
+        customer_id=row.customer_id,
+        event_type="contact.updated",
+        target_type="contact",
+        target_id=row.id,
+        changes=changes,
+    )
+    return after
+
+
+def delete(tx: Tx, ref: str) -> dict[str, Any]:
+    row = find(tx, ref, for_update=True, with_deleted=True)
+    if row.deleted_at is None:
+        tx.conn.execute(update(contacts).where(contacts.c.id == row.id).values(deleted_at=tx.now))
+        events.emit(tx, "contact.deleted", render(row))
+        activity.record(
+            tx,
+            customer_id=row.customer_id,
+            event_type="contact.deleted",
+            target_type="contact",
+            target_id=row.id,
+        )
+    return customers_service.deleted_body(row)

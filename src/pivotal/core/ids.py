@@ -1,0 +1,39 @@
+"""Identifiers: cuid2-shaped ids, prefixed ids, and path lookups by id or display id."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_lowercase + string.digits
+_LETTERS = string.ascii_lowercase
+MAX_DISPLAY_ID = 2**63 - 1
+
+
+def cuid() -> str:
+    """A 24-character cuid2-shaped id: lowercase letters and digits, first a letter."""
+    number = int.from_bytes(secrets.token_bytes(16))  # 128 random bits for 23 base36 digits
+    chars = [_LETTERS[secrets.randbelow(26)]]
+    for _ in range(23):
+        number, digit = divmod(number, 36)
+        chars.append(_ALPHABET[digit])
+    return "".join(chars)
+
+
+def prefixed(prefix: str) -> str:
+    """An id for the objects the SPEC gives a type prefix (``org_``, ``key_``, ``evt_`` ...)."""
+    return f"{prefix}_{cuid()}"
+
+
+def parse_ref(ref: str) -> tuple[str, str | int] | None:
+    """Classify a path reference: ("display_id", n) for digits, ("id", ref) otherwise.
+
+    None means the reference cannot name any row (a display id beyond BIGINT), so the
+    caller answers 404 without asking the database.
+    """
+    if ref.isascii() and ref.isdigit():
+        number = int(ref)
+        if number < 1 or number > MAX_DISPLAY_ID:
+            return None
+        return ("display_id", number)
+    return ("id", ref)

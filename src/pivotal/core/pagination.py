@@ -1,0 +1,63 @@
+"""Cursor pagination (SPEC §4): newest first, cursor = created_at of the last item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+from sqlalchemy import Column, Connection, Row, Select
+
+from pivotal.core import clock
+from pivotal.core.errors import InvalidRequest
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    before: int | None  # microseconds; only rows created strictly before it
+
+
+def _page_params(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")] = 20,
+    cursor: Annotated[
+        str | None,
+        Query(description="The `next_cursor` of the previous page (an ISO 8601 date-time)."),
+    ] = None,
+) -> PageParams:
+    before = None
+    if cursor is not None:
+        try:
+            before = clock.parse_datetime(cursor)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidRequest(
+                "invalid_string", "cursor must be an ISO 8601 date-time", "cursor"
+            ) from exc
+    return PageParams(limit=limit, before=before)
+
+
+Page = Annotated[PageParams, Depends(_page_params)]
+
+
+def page_of(
+    conn: Connection,
+    query: Select[Any],
+    created_at: Column[int],
+    page: PageParams,
+    render: Callable[[Row[Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Cut one page from ``query`` (already filtered) and render it as a list object."""
+    if page.before is not None:
+        query = query.where(created_at < page.before)
+    rows: Sequence[Row[Any]] = conn.execute(
+        query.order_by(created_at.desc()).limit(page.limit + 1)
+    ).all()
+    has_more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return {
+        "object": "list",
+        "data": [render(row) for row in rows],
+        "has_more": has_more,
+        "next_cursor": clock.iso(rows[-1].created_at) if has_more else None,
+    }

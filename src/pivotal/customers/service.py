@@ -1,0 +1,205 @@
+"""Customer rules and queries (SPEC §7.2). Every query is filtered by the workspace here."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pivotal.activity import service as activity
+from pivotal.core import clock, ids, sequences
+from pivotal.core.context import Tx
+from pivotal.core.errors import Conflict, not_found
+from pivotal.core.lookup import ref_condition
+from pivotal.core.pagination import PageParams, page_of
+from pivotal.customers.schemas import CustomerCreate, CustomerUpdate
+from pivotal.db import tables
+from pivotal.webhooks import events
+
+customers = tables.customers
+SLUG_MAX = 120
+# An event beside customer.updated when the status becomes one of these.
+STATUS_EVENTS = {
+    "archived": "customer.archived",
+    "at_risk": "customer.at_risk",
+    "churned": "customer.churned",
+}
+
+
+def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+    """A customer as the API returns it."""
+    r = row._mapping if isinstance(row, Row) else row
+    return {
+        "object": "customer",
+        "id": r["id"],
+        "display_id": r["display_id"],
+        "name": r["name"],
+        "slug": r["slug"],
+        "domain": r["domain"],
+        "status": r["status"],
+        "plan": r["plan"],
+        "mrr": r["mrr"],
+        "monthly_orders": r["monthly_orders"],
+        "hubspot_company_id": r["hubspot_company_id"],
+        "hubspot_deal_id": r["hubspot_deal_id"],
+        "stripe_customer_id": r["stripe_customer_id"],
+        "intercom_company_id": r["intercom_company_id"],
+        "slack_channel_id": r["slack_channel_id"],
+        "metadata": orjson.loads(r["metadata"]),
+        "created_at": clock.iso(r["created_at"]),
+        "updated_at": clock.iso(r["updated_at"]),
+    }
+
+
+def derive_slug(name: str) -> str:
+    """Accents folded to ASCII, lowercased, other runs to ``-``, trimmed, cut to 120."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:SLUG_MAX].strip("-")
+
+
+def _slug_taken(slug: str) -> Conflict:
+    return Conflict("slug_taken", f"The slug '{slug}' is already used by another customer.", "slug")
+
+
+def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
+    query = select(customers.c.id).where(
+        customers.c.workspace_id == tx.workspace_id,
+        customers.c.slug == slug,
+        customers.c.deleted_at.is_(None),
+    )
+    if except_id is not None:
+        query = query.where(customers.c.id != except_id)
+    if tx.conn.execute(query.limit(1)).first() is not None:
+        raise _slug_taken(slug)
+
+
+def find(
+    tx: Tx, ref: str | int, *, for_update: bool = False, with_deleted: bool = False
+) -> Row[Any]:
+    """The customer named by ``ref`` (display id or id), or 404 ``customer_not_found``."""
+    query = select(customers).where(ref_condition(customers, tx.workspace_id, ref))
+    if not with_deleted:
+        query = query.where(customers.c.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update()
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise not_found("customer")
+    return row
+
+
+def get(tx: Tx, ref: str) -> dict[str, Any]:
+    return render(find(tx, ref))
+
+
+def list_customers(tx: Tx, filters: dict[str, Any], page: PageParams) -> dict[str, Any]:
+    query = select(customers).where(
+        customers.c.workspace_id == tx.workspace_id, customers.c.deleted_at.is_(None)
+    )
+    for name, value in filters.items():
+        if value is not None:
+            if name == "domain":
+                value = re.sub(r"^https?://", "", value.strip().lower()).rstrip("/")
+            query = query.where(customers.c[name] == value)
+    return page_of(tx.conn, query, customers.c.created_at, page, render)
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """API values to column values (JSON fields become text)."""
+    if "metadata" in values:
+        values = {**values, "metadata": orjson.dumps(values["metadata"]).decode()}
+    return values
+
+
+def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
+    display_id, created_at = sequences.allocate(tx.conn, tx.workspace_id, "customer", tx.now)
+    slug = data.slug or derive_slug(data.name) or f"customer-{display_id}"
+    _ensure_slug_free(tx, slug)
+    values = {
+        **_stored(data.sent()),
+        "id": ids.cuid(),
+        "workspace_id": tx.workspace_id,
+        "display_id": display_id,
+        "slug": slug,
+        "status": data.status or "active",
+        "metadata": orjson.dumps(data.metadata or {}).decode(),
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+    try:
+        row = tx.conn.execute(insert(customers).values(values).returning(customers)).one()
+    except IntegrityError as exc:
+        raise _slug_taken(slug) from exc
+    customer = render(row)
+    events.emit(tx, "customer.created", customer)
+    activity.record(
+        tx,
+        customer_id=row.id,
+        event_type="customer.created",
+        target_type="customer",
+        target_id=row.id,
+    )
+    if customer["status"] in STATUS_EVENTS:
+        events.emit(tx, STATUS_EVENTS[customer["status"]], customer)
+    return customer
+
+
+def update_customer(tx: Tx, ref: str, data: CustomerUpdate) -> dict[str, Any]:
+    row = find(tx, ref, for_update=True)
+    before = render(row)
+    sent = _stored(data.sent())
+    changed = {name: value for name, value in sent.items() if row._mapping[name] != value}
+    if not changed:
+        return before
+    if "slug" in changed:
+        _ensure_slug_free(tx, changed["slug"], except_id=row.id)
+    changed["updated_at"] = max(tx.now, row.updated_at + 1)
+    try:
+        new_row = tx.conn.execute(
+            update(customers).where(customers.c.id == row.id).values(changed).returning(customers)
+        ).one()
+    except IntegrityError as exc:
+        raise _slug_taken(changed["slug"]) from exc
+    after = render(new_row)
+    changes = activity.changed_fields(before, after)
+    previous = {name: change["from"] for name, change in changes.items()}
+    events.emit(tx, "customer.updated", after, previous)
+    if "status" in changes and after["status"] in STATUS_EVENTS:
+        events.emit(tx, STATUS_EVENTS[after["status"]], after, {"status": before["status"]})
+    activity.record(
+        tx,
+        customer_id=row.id,
+        event_type="customer.updated",
+        target_type="customer",
+        target_id=row.id,
+        changes=changes,
+    )
+    return after
+
+
+def deleted_body(row: Row[Any]) -> dict[str, Any]:
+    return {"object": "deleted", "id": row.id, "display_id": row.display_id, "deleted": True}
+
+
+def delete(tx: Tx, ref: str) -> dict[str, Any]:
+    """Soft delete; deleting again answers the same body. Children are hidden with it."""
+    row = find(tx, ref, for_update=True, with_deleted=True)
+    if row.deleted_at is None:
+        tx.conn.execute(
+            update(customers)
+            .where(and_(customers.c.id == row.id, customers.c.deleted_at.is_(None)))
+            .values(deleted_at=tx.now)
+        )
+        events.emit(tx, "customer.deleted", render(row))
+        activity.record(
+            tx,
+            customer_id=row.id,
+            event_type="customer.deleted",
+            target_type="customer",
+            target_id=row.id,
+        )
+    return deleted_body(row)

@@ -1,0 +1,72 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from the sqlite3 module so that we can say
+        # BEGIN IMMEDIATE for writes: a deferred transaction that reads first and writes
+        # later can fail with "database is locked" without ever waiting.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.info.get("sqlite_begin", "BEGIN")
+        connection.exec_driver_sql(mode)
+
+
+class Database:
+    """One engine plus the two ways the app uses it: read and write transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False},
+                pool_size=pool_size,
+                max_overflow=30,
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=30,
+                pool_pre_ping=True,
+            )
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Connection]:
+        """Yield a connection inside one transaction: committed on success, else rolled back."""
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection.info["sqlite_begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
+            with connection.begin():
+                yield connection
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def null_pool_engine(url: str) -> Engine:
+    """An engine for one-off commands (migrations, CLI) that keeps no idle connections."""
+    return create_engine(url, poolclass=NullPool)

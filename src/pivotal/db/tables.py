@@ -1,0 +1,219 @@
+"""The schema, as SQLAlchemy Core tables shared by both engines.
+
+Timestamps are BIGINT microseconds since the epoch (see core/clock.py); JSON values are
+stored as text rendered by orjson so they come back exactly as stored on both engines.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+LIVE = text("deleted_at IS NULL")
+
+
+def _timestamps() -> list[Column[int]]:
+    return [
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        Column("deleted_at", BigInteger, nullable=True),
+    ]
+
+
+server_settings = Table(
+    "server_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("slug", String(120), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("rate_limit", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_api_keys_workspace_id", "workspace_id"),
+    Index("ix_api_keys_prefix", "prefix"),
+)
+
+# One row per workspace and resource type: the last display id and the last created_at
+# handed out. Updating it takes a row lock, which is what makes display ids strictly
+# increasing and created_at unique (the pagination cursor) under concurrent creates.
+display_counters = Table(
+    "display_counters",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("resource", String(32), primary_key=True),
+    Column("last_display_id", BigInteger, nullable=False),
+    Column("last_created_at", BigInteger, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("display_id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("slug", String(120), nullable=False),
+    Column("domain", String(255), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("plan", String(120), nullable=True),
+    Column("mrr", BigInteger, nullable=True),
+    Column("monthly_orders", BigInteger, nullable=True),
+    Column("hubspot_company_id", String(255), nullable=True),
+    Column("hubspot_deal_id", String(255), nullable=True),
+    Column("stripe_customer_id", String(255), nullable=True),
+    Column("intercom_company_id", String(255), nullable=True),
+    Column("slack_channel_id", String(255), nullable=True),
+    Column("metadata", Text, nullable=False),
+    *_timestamps(),
+    Index("uq_customers_workspace_display", "workspace_id", "display_id", unique=True),
+    Index("ix_customers_workspace_created", "workspace_id", "created_at"),
+    Index(
+        "uq_customers_workspace_slug_live",
+        "workspace_id",
+        "slug",
+        unique=True,
+        sqlite_where=LIVE,
+        postgresql_where=LIVE,
+    ),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("display_id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("title", String(255), nullable=True),
+    Column("phone", String(50), nullable=True),
+    Column("is_primary", Boolean, nullable=False),
+    Column("labels", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    *_timestamps(),
+    Index("uq_contacts_workspace_display", "workspace_id", "display_id", unique=True),
+    Index("ix_contacts_customer_created", "customer_id", "created_at"),
+    Index(
+        "uq_contacts_customer_email_live",
+        "customer_id",
+        "email",
+        unique=True,
+        sqlite_where=LIVE,
+        postgresql_where=LIVE,
+    ),
+)
+
+onboardings = Table(
+    "onboardings",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("display_id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=True),
+    Column("template_id", String(255), nullable=True),
+    Column("phase", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("waiting_on_customer", Boolean, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("completed_at", BigInteger, nullable=True),
+    Column("target_launch_date", BigInteger, nullable=True),
+    Column("csm_id", String(255), nullable=True),
+    Column("se_id", String(255), nullable=True),
+    Column("designer_id", String(255), nullable=True),
+    Column("product_ops_id", String(255), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("reminders_enabled", Boolean, nullable=False),
+    Column("reminder_frequency_days", Integer, nullable=False),
+    Column("metadata", Text, nullable=False),
+    *_timestamps(),
+    Index("uq_onboardings_workspace_display", "workspace_id", "display_id", unique=True),
+    Index("ix_onboardings_workspace_created", "workspace_id", "created_at"),
+    Index("ix_onboardings_customer_created", "customer_id", "created_at"),
+)
+
+phase_transitions = Table(
+    "phase_transitions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("onboarding_id", String(40), ForeignKey("onboardings.id"), nullable=False),
+    Column("from_phase", String(32), nullable=False),
+    Column("to_phase", String(32), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_phase_transitions_onboarding_created", "onboarding_id", "created_at"),
+)
+
+# The transactional outbox: one row per event, written with the change it describes.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_events_workspace_created", "workspace_id", "created_at"),
+)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("actor_type", String(16), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(40), nullable=False),
+    Column("changes", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_activity_customer_created", "customer_id", "created_at"),
+)

@@ -1,0 +1,182 @@
+"""Fixtures: every test runs against a fresh real database, SQLite always and PostgreSQL
+whenever PIVOTAL_TEST_POSTGRES_URL is set (CI sets it and fails if it is unreachable)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from pivotal.app import create_app
+from pivotal.config import Settings, normalize_database_url
+from pivotal.db.engine import Database
+from pivotal.db.migrate import upgrade
+from pivotal.db.tables import metadata
+from pivotal.workspaces import service as workspaces
+
+POSTGRES_URL = os.environ.get("PIVOTAL_TEST_POSTGRES_URL")
+SECRET = "test-secret-key"
+ENGINES = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    assert POSTGRES_URL is not None
+    url = normalize_database_url(POSTGRES_URL)
+    _reset_postgres(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "pivotal.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    application.state.services.db.dispose()
+
+
+@pytest.fixture
+def db(app: FastAPI) -> Database:
+    database: Database = app.state.services.db
+    return database
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client without credentials."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+MakeKey = Callable[..., str]
+
+
+@pytest.fixture
+def make_key(app: FastAPI) -> MakeKey:
+    """Create a key: make_key(workspace="acme", mode="live", scopes=None, name=None, ...)."""
+    services = app.state.services
+
+    def _make(
+        workspace: str = "acme",
+        mode: str = "live",
+        scopes: list[str] | None = None,
+        name: str | None = None,
+        rate_limit: int | None = None,
+    ) -> str:
+        with services.db.transaction(write=True) as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM workspaces WHERE slug = :s"), {"s": workspace}
+            ).first()
+            if exists is None:
+                workspaces.create_workspace(conn, workspace.title(), workspace)
+            created = workspaces.create_key(
+                conn,
+                services.secret_key,
+                workspace,
+                name or f"{mode} key",
+                mode=mode,
+                rate_limit=rate_limit,
+                scopes=scopes,
+            )
+        return created.cleartext
+
+    return _make
+
+
+@dataclass
+class Keys:
+    live: str
+    test: str
+
+
+@pytest.fixture
+def keys(make_key: MakeKey) -> Keys:
+    return Keys(live=make_key(mode="live", name="CRM sync"), test=make_key(mode="test", name="CI"))
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def api(app: FastAPI, keys: Keys) -> Iterator[TestClient]:
+    """An HTTP client authenticated with the workspace's live key (name "CRM sync")."""
+    with TestClient(app, headers=auth(keys.live), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def other_api(app: FastAPI, make_key: MakeKey) -> Iterator[TestClient]:
+    """A client for a second workspace, to prove isolation."""
+    key = make_key(workspace="globex", name="Globex key")
+    with TestClient(app, headers=auth(key), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def assert_error(response, status: int, code: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    """Check the SPEC §3 envelope: status, type pairing, code, field and request id."""
+    types = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found",
+        405: "invalid_request_error",
+        409: "conflict",
+        413: "invalid_request_error",
+        415: "invalid_request_error",
+        429: "rate_limit_error",
+        500: "internal_error",
+        503: "internal_error",
+    }
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == types[status], error
+    assert error["code"] == code, error
+    assert error.get("field") == field, error
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert isinstance(error["message"], str) and error["message"]
+    return error
