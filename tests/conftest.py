@@ -20,6 +20,7 @@ from pivotal.db.engine import Database
 from pivotal.db.migrate import upgrade
 from pivotal.db.tables import metadata
 from pivotal.workspaces import service as workspaces
+from support import auth
 
 POSTGRES_URL = os.environ.get("PIVOTAL_TEST_POSTGRES_URL")
 SECRET = "test-secret-key"
@@ -138,10 +139,6 @@ def keys(make_key: MakeKey) -> Keys:
     return Keys(live=make_key(mode="live", name="CRM sync"), test=make_key(mode="test", name="CI"))
 
 
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
 @pytest.fixture
 def api(app: FastAPI, keys: Keys) -> Iterator[TestClient]:
     """An HTTP client authenticated with the workspace's live key (name "CRM sync")."""
@@ -155,28 +152,3 @@ def other_api(app: FastAPI, make_key: MakeKey) -> Iterator[TestClient]:
     key = make_key(workspace="globex", name="Globex key")
     with TestClient(app, headers=auth(key), raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    """Check the SPEC §3 envelope: status, type pairing, code, field and request id."""
-    types = {
-        400: "invalid_request_error",
-        401: "authentication_error",
-        403: "permission_error",
-        404: "not_found",
-        405: "invalid_request_error",
-        409: "conflict",
-        413: "invalid_request_error",
-        415: "invalid_request_error",
-        429: "rate_limit_error",
-        500: "internal_error",
-        503: "internal_error",
-    }
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["type"] == types[status], error
-    assert error["code"] == code, error
-    assert error.get("field") == field, error
-    assert error["request_id"] == response.headers["x-request-id"]
-    assert isinstance(error["message"], str) and error["message"]
-    return error

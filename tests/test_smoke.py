@@ -1,4 +1,4 @@
-from conftest import assert_error
+from support import assert_error
 
 
 def test_create_and_get_customer(api):

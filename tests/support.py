@@ -1,0 +1,38 @@
+"""Assertions and small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def assert_error(
+    response: httpx2.Response, status: int, code: str, field: str | None = None
+) -> dict[str, Any]:
+    """Check the SPEC §3 envelope: status, type pairing, code, field and request id."""
+    types = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found",
+        405: "invalid_request_error",
+        409: "conflict",
+        413: "invalid_request_error",
+        415: "invalid_request_error",
+        429: "rate_limit_error",
+        500: "internal_error",
+        503: "internal_error",
+    }
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["type"] == types[status], error
+    assert error["code"] == code, error
+    assert error.get("field") == field, error
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert isinstance(error["message"], str) and error["message"]
+    return error
