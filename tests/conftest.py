@@ -152,3 +152,9 @@ def other_api(app: FastAPI, make_key: MakeKey) -> Iterator[TestClient]:
     key = make_key(workspace="globex", name="Globex key")
     with TestClient(app, headers=auth(key), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under CI, PostgreSQL is required: its absence fails the run instead of skipping."""
+    if os.environ.get("CI") and not POSTGRES_URL:
+        raise pytest.UsageError("CI is set but PIVOTAL_TEST_POSTGRES_URL is not")

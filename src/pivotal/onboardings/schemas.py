@@ -47,10 +47,12 @@ def _customer_ref(value: Any) -> Any:
     return value
 
 
+# The constraints come before the BeforeValidator so they land on the inner ``str`` schema,
+# which trims before checking lengths ("   " is too_small, like every other string).
 CustomerRef = Annotated[
     str,
-    BeforeValidator(_customer_ref),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    BeforeValidator(_customer_ref),
     WithJsonSchema(
         {
             "anyOf": [

@@ -1,0 +1,5 @@
+"""``python -m pivotal`` runs the CLI."""
+
+from pivotal.cli import main
+
+main()
