@@ -29,11 +29,13 @@ run: $(VENV)/.installed
 ## PIVOTAL_TEST_POSTGRES_URL is set).
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format src tests

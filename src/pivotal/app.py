@@ -56,7 +56,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         }
         for route in app.routes:
             if isinstance(route, ApiRoute):
-                for method in route.methods:
+                for method in route.methods or ():
                     operation = schema["paths"][route.path_format][method.lower()]
                     operation["security"] = [{"bearerAuth": []}]
         app.openapi_schema = schema

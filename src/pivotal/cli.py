@@ -140,7 +140,9 @@ def db_upgrade() -> None:
 @workspaces_app.command("create")
 def workspaces_create(
     name: Annotated[str, typer.Option(help="Display name.")],
-    slug: Annotated[str | None, typer.Option(help="Unique slug (derived from the name if absent).")] = None,
+    slug: Annotated[
+        str | None, typer.Option(help="Unique slug (derived from the name if absent).")
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a workspace."""

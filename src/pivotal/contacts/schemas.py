@@ -32,8 +32,8 @@ class _ContactFields(InputModel):
 class ContactCreate(_ContactFields):
     """A new contact of a customer; ``name`` and ``email`` are required."""
 
-    name: Name255  # type: ignore[assignment]  # required here, optional on update
-    email: Email  # type: ignore[assignment]
+    name: Name255  # required here, optional on update
+    email: Email
 
 
 class ContactUpdate(_ContactFields):

@@ -98,6 +98,21 @@ def _ensure_email_free(tx: Tx, customer_id: str, email: str, except_id: str | No
         raise _email_taken(email)
 
 
+def _lock_customer(tx: Tx, customer_id: str) -> None:
+    """Queue the transactions that make a contact of this customer primary.
+
+    Without it, two concurrent requests promoting two contacts each clear the others
+    under their own snapshot (PostgreSQL, read committed) and both commit: two primaries.
+    Every such transaction takes this lock before any contact row lock, so the order is
+    the same everywhere. ``NO KEY UPDATE`` leaves concurrent inserts of children (which
+    take ``KEY SHARE`` on the customer through their foreign key) unblocked. SQLite
+    already runs one writer at a time and ignores it.
+    """
+    tx.conn.execute(
+        select(customers.c.id).where(customers.c.id == customer_id).with_for_update(key_share=True)
+    ).first()
+
+
 def _clear_other_primaries(tx: Tx, customer_id: str, keep_id: str) -> None:
     """At most one primary per customer: the others lose the flag in the same transaction."""
     cleared = tx.conn.execute(
@@ -133,6 +148,8 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 def create(tx: Tx, customer_ref: str, data: ContactCreate) -> dict[str, Any]:
     customer = customers_service.find(tx, customer_ref)
+    if data.is_primary:
+        _lock_customer(tx, customer.id)
     _ensure_email_free(tx, customer.id, data.email)
     display_id, created_at = sequences.allocate(tx.conn, tx.workspace_id, "contact", tx.now)
     contact_id = ids.cuid()
@@ -167,6 +184,8 @@ def create(tx: Tx, customer_ref: str, data: ContactCreate) -> dict[str, Any]:
 
 
 def update_contact(tx: Tx, ref: str, data: ContactUpdate) -> dict[str, Any]:
+    if data.is_primary:
+        _lock_customer(tx, find(tx, ref).customer_id)  # before the contact's own row lock
     row = find(tx, ref, for_update=True)
     before = render(row)
     sent = _stored(data.sent())

@@ -77,7 +77,7 @@ class ApiRoute(APIRoute):
         takes_body = self.body_field is not None
         scope = None
         if self.resource is not None:
-            action = "read" if self.methods <= {"GET", "HEAD"} else "write"
+            action = "read" if (self.methods or set()) <= {"GET", "HEAD"} else "write"
             scope = f"{action}:{self.resource}"
 
         async def handler(request: Request) -> Response:

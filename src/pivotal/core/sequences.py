@@ -20,10 +20,10 @@ def allocate(conn: Connection, workspace_id: str, resource: str, now: int) -> tu
     which is what makes cursor pagination exact.
     """
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(_counters).values(
+    insert = dialect_insert(_counters).values(
         workspace_id=workspace_id, resource=resource, last_display_id=1, last_created_at=now
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert.on_conflict_do_update(
         index_elements=[_counters.c.workspace_id, _counters.c.resource],
         set_={
             "last_display_id": _counters.c.last_display_id + 1,

@@ -222,7 +222,22 @@ def _body_code(kind: str) -> str:
     return "invalid_type"
 
 
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "int_parsing": "an integer",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "list_type": "an array",
+}
+
+
 def _describe(code: str, field: str, error: dict[str, Any]) -> str:
+    """Human text for one error; clients match on ``code``, people read this."""
+    kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
     if code == "missing_field":
         return f"{field} is required"
@@ -230,7 +245,28 @@ def _describe(code: str, field: str, error: dict[str, Any]) -> str:
         return f"Unrecognized key: {field}"
     if code == "invalid_enum_value" and "expected" in ctx:
         return f"{field} must be one of: {ctx['expected'].replace(chr(39), '')}"
-    return f"{field}: {error.get('msg', 'is invalid')}"
+    if kind in _TYPE_WORDS:
+        return f"{field} must be {_TYPE_WORDS[kind]}"
+    if kind == "string_too_short":
+        minimum = ctx.get("min_length", 1)
+        return f"{field} must not be empty" if minimum == 1 else f"{field} is too short"
+    if kind == "string_too_long":
+        return f"{field} must be at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"{field} must have at most {ctx.get('max_length')} items"
+    if kind == "too_short":
+        return f"{field} must have at least {ctx.get('min_length')} items"
+    if kind == "greater_than_equal":
+        return f"{field} must be at least {ctx.get('ge')}"
+    if kind == "greater_than":
+        return f"{field} must be greater than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"{field} must be at most {ctx.get('le')}"
+    if kind == "less_than":
+        return f"{field} must be less than {ctx.get('lt')}"
+    if kind == "string_pattern_mismatch":
+        return f"{field} has an invalid format (expected {ctx.get('pattern')})"
+    return f"{field} {error.get('msg', 'is invalid')}"
 
 
 def translate_errors(errors: Sequence[Any]) -> InvalidRequest:

@@ -60,7 +60,7 @@ class _CustomerFields(InputModel):
 class CustomerCreate(_CustomerFields):
     """A new customer; only ``name`` is required."""
 
-    name: Name255  # type: ignore[assignment]  # required here, optional on update
+    name: Name255  # required here, optional on update
 
 
 class CustomerUpdate(_CustomerFields):

@@ -29,14 +29,15 @@ def create_workspace(conn: Connection, name: str, slug: str | None = None) -> di
     slug = (slug or derive_slug(name) or "workspace").strip()
     if not re.fullmatch(SLUG_PATTERN, slug) or len(slug) > 120:
         raise InvalidRequest("invalid_string", f"'{slug}' is not a valid slug", "slug")
-    values = {"id": ids.prefixed("org"), "name": name, "slug": slug, "created_at": clock.now_us()}
+    created_at = clock.now_us()
+    values = {"id": ids.prefixed("org"), "name": name, "slug": slug, "created_at": created_at}
     try:
         conn.execute(insert(workspaces).values(values))
     except IntegrityError as exc:
         raise Conflict(
             "slug_taken", f"A workspace with slug '{slug}' already exists.", "slug"
         ) from exc
-    return {"object": "workspace", **values, "created_at": clock.iso(values["created_at"])}
+    return {"object": "workspace", **values, "created_at": clock.iso(created_at)}
 
 
 def find_workspace(conn: Connection, slug: str) -> Any:
