@@ -32,7 +32,7 @@ def serve(database_url: str, secret_key: str, *args: str) -> Iterator[str]:
         "PIVOTAL_LOG_LEVEL": "WARNING",
     }
     # A file, not a pipe: a pipe nobody reads would block a chatty server.
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(
         [sys.executable, "-m", "pivotal", "serve", "--port", str(port), *args],
         env=env,

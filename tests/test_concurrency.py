@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
 from conftest import SECRET, MakeKey
 from live_server import serve
 from support import auth
@@ -21,7 +22,9 @@ def server(database_url: str, app: object) -> Iterator[str]:
         yield base_url
 
 
-def test_parallel_creates_get_distinct_increasing_display_ids(server: str, make_key: MakeKey) -> None:
+def test_parallel_creates_get_distinct_increasing_display_ids(
+    server: str, make_key: MakeKey
+) -> None:
     headers = auth(make_key(rate_limit=100_000))
     barrier = threading.Barrier(50)
 
@@ -70,9 +73,7 @@ def test_parallel_contacts_and_onboardings_of_one_customer(server: str, make_key
     assert len(primaries) == 1  # at most one primary, even when all asked at once
 
 
-def test_walking_pages_while_inserting_visits_each_row_once(
-    server: str, make_key: MakeKey
-) -> None:
+def test_walking_pages_while_inserting_visits_each_row_once(server: str, make_key: MakeKey) -> None:
     headers = auth(make_key(rate_limit=100_000))
     with httpx.Client(base_url=server, headers=headers, timeout=60) as client:
         existing = {

@@ -18,10 +18,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from support import auth
 
 from pivotal.app import create_app
 from pivotal.config import Settings
+from support import auth
 
 # Bounded so the whole suite stays fast; raise it for a deeper run.
 EXAMPLES = int(os.environ.get("PIVOTAL_FUZZ_EXAMPLES", "30"))
