@@ -13,7 +13,6 @@ from pivotal.contacts.router import router as contacts_router
 from pivotal.core import handlers
 from pivotal.core.context import Services
 from pivotal.core.middleware import RequestContextMiddleware
-from pivotal.core.routing import ApiRoute
 from pivotal.customers.router import router as customers_router
 from pivotal.db.engine import Database
 from pivotal.meta.router import authenticated as meta_authenticated
@@ -31,6 +30,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        # A trailing slash is another path, answered 404 in the envelope, not a bare 307.
+        redirect_slashes=False,
     )
     app.state.services = Services(settings, db or Database(settings.database_url))
     app.include_router(meta_public)
@@ -44,20 +45,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document plus the bearer scheme on every authenticated operation."""
+    """The generated document, with our bearer scheme and without FastAPI's 422.
+
+    Validation errors are 400s in the SPEC envelope (documented per operation by
+    ``core.openapi.errors``), so the framework's default 422 would be a lie.
+    """
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-        schema.setdefault("components", {})["securitySchemes"] = {
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        components = schema.setdefault("components", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.get("schemas", {}).pop(name, None)
+        components["securitySchemes"] = {
             "bearerAuth": {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "pivotal_<secret> (live) or pivotal_test_<secret> (test).",
             }
         }
-        for route in app.routes:
-            if isinstance(route, ApiRoute):
-                for method in route.methods or ():
-                    operation = schema["paths"][route.path_format][method.lower()]
-                    operation["security"] = [{"bearerAuth": []}]
         app.openapi_schema = schema
     return app.openapi_schema

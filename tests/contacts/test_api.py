@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from support import assert_error, auth
 
 CUID = re.compile(r"^[a-z][a-z0-9]{23}$")
@@ -49,8 +50,8 @@ def test_create_minimal_contact_returns_201_with_defaults(api, customer):
     assert response.status_code == 201, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert list(body)[0] == "object"
-    assert FIELDS <= set(body)
+    assert next(iter(body)) == "object"
+    assert set(body) >= FIELDS
     assert body["object"] == "contact"
     assert CUID.match(body["id"])
     assert body["display_id"] == 1
@@ -120,7 +121,9 @@ def test_display_ids_are_per_workspace_across_customers_and_never_reused(
     assert c["display_id"] == 3
 
 
-def test_display_ids_are_separate_per_workspace(api, other_api, customer, add_contact, new_customer):
+def test_display_ids_are_separate_per_workspace(
+    api, other_api, customer, add_contact, new_customer
+):
     mine = add_contact()
     theirs_customer = new_customer(client=other_api)
     theirs = add_contact(theirs_customer["id"], client=other_api)
@@ -186,6 +189,16 @@ def test_unknown_contact_is_404_on_every_method(api, add_contact, ref):
         api.patch(f"/api/v1/contacts/{ref}", json={"title": "x"}), 404, "contact_not_found"
     )
     assert_error(api.delete(f"/api/v1/contacts/{ref}"), 404, "contact_not_found")
+
+
+def test_digits_with_leading_zeros_are_a_display_id(api, add_contact):
+    contact = add_contact()
+    assert api.get("/api/v1/contacts/001").json() == contact
+
+
+def test_non_ascii_digits_are_not_a_display_id(api, add_contact):
+    add_contact()
+    assert_error(api.get("/api/v1/contacts/\u0661"), 404, "contact_not_found")
 
 
 def test_a_customer_id_is_not_a_contact_id(api, customer, add_contact):
@@ -406,18 +419,14 @@ def test_deleting_the_customer_hides_its_contacts_from_every_read(
 
     assert_error(api.get(f"/api/v1/contacts/{contact['id']}"), 404, "contact_not_found")
     assert_error(api.get(f"/api/v1/contacts/{contact['display_id']}"), 404, "contact_not_found")
-    assert_error(
-        api.get(f"/api/v1/customers/{customer['id']}/contacts"), 404, "customer_not_found"
-    )
+    assert_error(api.get(f"/api/v1/customers/{customer['id']}/contacts"), 404, "customer_not_found")
     assert_error(
         api.get(f"/api/v1/customers/{customer['display_id']}/contacts"),
         404,
         "customer_not_found",
     )
     assert_error(
-        api.get(
-            f"/api/v1/customers/{customer['id']}/contacts", params={"email": contact["email"]}
-        ),
+        api.get(f"/api/v1/customers/{customer['id']}/contacts", params={"email": contact["email"]}),
         404,
         "customer_not_found",
     )
@@ -468,9 +477,7 @@ def test_another_workspace_cannot_see_or_change_a_contact(api, other_api, custom
 def test_another_workspace_cannot_use_the_customer(api, other_api, customer, add_contact):
     add_contact()
     for ref in (customer["id"], customer["display_id"]):
-        assert_error(
-            other_api.get(f"/api/v1/customers/{ref}/contacts"), 404, "customer_not_found"
-        )
+        assert_error(other_api.get(f"/api/v1/customers/{ref}/contacts"), 404, "customer_not_found")
         assert_error(
             other_api.post(
                 f"/api/v1/customers/{ref}/contacts",
@@ -498,9 +505,7 @@ def test_read_only_key_can_read_but_not_write(client, make_key, customer, add_co
     got = client.get(f"/api/v1/contacts/{contact['id']}", headers=headers)
     assert got.status_code == 200 and got.json() == contact
     listed = client.get(f"/api/v1/customers/{customer['id']}/contacts", headers=headers)
-    assert listed.status_code == 200 and [c["id"] for c in listed.json()["data"]] == [
-        contact["id"]
-    ]
+    assert listed.status_code == 200 and [c["id"] for c in listed.json()["data"]] == [contact["id"]]
 
     error = assert_error(
         client.post(
@@ -604,9 +609,7 @@ def test_requests_without_a_key_are_401(client, customer, add_contact):
     for method, url, body in requests:
         assert_error(client.request(method, url, json=body), 401, "missing_api_key")
         assert_error(
-            client.request(
-                method, url, json=body, headers=auth("pivotal_" + "A" * 40)
-            ),
+            client.request(method, url, json=body, headers=auth("pivotal_" + "A" * 40)),
             401,
             "invalid_api_key",
         )
@@ -649,9 +652,7 @@ def test_body_must_be_json(api, customer, add_contact):
     patch_url = f"/api/v1/contacts/{contact['id']}"
     for method, url in (("POST", create_url), ("PATCH", patch_url)):
         assert_error(
-            api.request(
-                method, url, content=b"name=Ada", headers={"Content-Type": "text/plain"}
-            ),
+            api.request(method, url, content=b"name=Ada", headers={"Content-Type": "text/plain"}),
             415,
             "invalid_content_type",
         )
@@ -673,6 +674,15 @@ def test_body_must_be_json(api, customer, add_contact):
             "invalid_json",
         )
     assert api.get(patch_url).json() == contact
+
+
+def test_json_with_charset_is_accepted(api, customer):
+    response = api.post(
+        f"/api/v1/customers/{customer['id']}/contacts",
+        content=b'{"name": "Ada", "email": "ada@example.com"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 201, response.text
 
 
 def test_body_over_one_mebibyte_is_413(api, customer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support import assert_error
 
 
@@ -10,7 +11,7 @@ def page(api, customer_ref, **params):
     response = api.get(f"/api/v1/customers/{customer_ref}/contacts", params=params)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert list(body)[0] == "object"
+    assert next(iter(body)) == "object"
     assert body["object"] == "list"
     return body
 
@@ -87,9 +88,7 @@ def test_filter_by_is_primary(api, customer, add_contact, true, false):
 def test_filters_combine(api, customer, add_contact):
     ada = add_contact(email="ada@example.com", is_primary=True)
     add_contact(email="grace@example.com")
-    assert ids(page(api, customer["id"], email="ada@example.com", is_primary="true")) == [
-        ada["id"]
-    ]
+    assert ids(page(api, customer["id"], email="ada@example.com", is_primary="true")) == [ada["id"]]
     assert ids(page(api, customer["id"], email="ada@example.com", is_primary="false")) == []
     assert ids(page(api, customer["id"], email="grace@example.com", is_primary="true")) == []
 

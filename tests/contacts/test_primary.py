@@ -154,3 +154,21 @@ def test_concurrent_primary_patches_leave_exactly_one(api, customer, add_contact
         assert len(primaries(api, customer["id"])) == 1
         for contact in contacts:
             api.patch(f"/api/v1/contacts/{contact['id']}", json={"is_primary": False})
+
+
+def test_concurrent_primary_creates_and_patches_leave_exactly_one(api, customer, add_contact):
+    existing = [add_contact() for _ in range(4)]
+
+    def work(i):
+        if i % 2:
+            contact = existing[i // 2]
+            return api.patch(f"/api/v1/contacts/{contact['id']}", json={"is_primary": True})
+        return api.post(
+            f"/api/v1/customers/{customer['id']}/contacts",
+            json={"name": f"N{i}", "email": f"n{i}@example.com", "is_primary": True},
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(work, range(8)))
+    assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
+    assert len(primaries(api, customer["id"])) == 1

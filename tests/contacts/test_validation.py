@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
+
 from support import assert_error
 
 VALID = {"name": "Ada Lovelace", "email": "ada@example.com"}
@@ -24,6 +26,8 @@ COMMON_CASES = {
     "name empty": ({"name": ""}, "too_small", "name"),
     "name whitespace": ({"name": "   \t "}, "too_small", "name"),
     "name 256": ({"name": "n" * 256}, "too_big", "name"),
+    "name 256 after trim": ({"name": " " + "n" * 256 + " "}, "too_big", "name"),
+    "name NUL": ({"name": "Ada\u0000"}, "invalid_string", "name"),
     # email: required, a valid address, <= 254, not null
     "email null": ({"email": None}, "invalid_type", "email"),
     "email number": ({"email": 42}, "invalid_type", "email"),
@@ -36,11 +40,14 @@ COMMON_CASES = {
     "email two ats": ({"email": "ada@@example.com"}, "invalid_string", "email"),
     "email space": ({"email": "ada lovelace@example.com"}, "invalid_string", "email"),
     "email plain word": ({"email": "not-an-email"}, "invalid_string", "email"),
+    "email display name": ({"email": "Ada <ada@example.com>"}, "invalid_string", "email"),
+    "email NUL": ({"email": "ada\u0000@example.com"}, "invalid_string", "email"),
     "email 255": ({"email": long_email(255)}, "too_big", "email"),
     # title: nullable, <= 255
     "title number": ({"title": 7}, "invalid_type", "title"),
     "title bool": ({"title": False}, "invalid_type", "title"),
     "title 256": ({"title": "t" * 256}, "too_big", "title"),
+    "title NUL": ({"title": "C\u0000O"}, "invalid_string", "title"),
     # phone: nullable, <= 50
     "phone number": ({"phone": 5550100}, "invalid_type", "phone"),
     "phone 51": ({"phone": "1" * 51}, "too_big", "phone"),
@@ -57,6 +64,8 @@ COMMON_CASES = {
     "labels item empty": ({"labels": ["ok", ""]}, "too_small", "labels.1"),
     "labels item whitespace": ({"labels": ["ok", "ok2", "   "]}, "too_small", "labels.2"),
     "labels item 51": ({"labels": ["l" * 51]}, "too_big", "labels.0"),
+    "labels item list": ({"labels": ["a", ["b"]]}, "invalid_type", "labels.1"),
+    "labels item NUL": ({"labels": ["a\u0000"]}, "invalid_string", "labels.0"),
     "labels 21 items": ({"labels": [f"l{i}" for i in range(21)]}, "too_big", "labels"),
     # metadata: object, <= 50 keys, keys <= 40 chars, <= 8 KiB serialized, not null
     "metadata null": ({"metadata": None}, "invalid_type", "metadata"),
@@ -162,11 +171,12 @@ def test_strings_are_trimmed_before_length_checks_and_stored_trimmed(api, custom
         "phone": "  " + "1" * 50 + "  ",
         "labels": ["  vip  ", " " + "l" * 50 + " "],
     }
+    body["email"] = "  " + long_email(254).upper() + " "
     response = api.post(f"/api/v1/customers/{customer['id']}/contacts", json=body)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["name"] == "n" * 255
-    assert created["email"] == "ada@example.com"
+    assert created["email"] == long_email(254)
     assert created["title"] == "t" * 255
     assert created["phone"] == "1" * 50
     assert created["labels"] == ["vip", "l" * 50]
@@ -209,6 +219,32 @@ def test_labels_patch_replaces_and_dedupes(api, add_contact):
     assert response.json()["labels"] == ["z", "keep", "y"]
     cleared = api.patch(f"/api/v1/contacts/{contact['id']}", json={"labels": []})
     assert cleared.json()["labels"] == []
+
+
+def test_metadata_limit_is_8_kib_of_compact_json(api, customer):
+    url = f"/api/v1/customers/{customer['id']}/contacts"
+    # {"k":"..."} is 8 bytes plus the value; "é" is two bytes in UTF-8
+    at_limit = {"k": "é" * 4092}
+    assert len(orjson.dumps(at_limit)) == 8192
+    response = api.post(url, json={**VALID, "metadata": at_limit})
+    assert response.status_code == 201, response.text
+    assert response.json()["metadata"] == at_limit
+    over = {"k": "é" * 4092 + "x"}
+    assert_error(
+        api.post(url, json={**VALID, "email": "b@example.com", "metadata": over}),
+        400,
+        "too_big",
+        "metadata",
+    )
+
+
+def test_metadata_strings_may_hold_nul(api, customer):
+    metadata = {"raw": "a\u0000b", "k\u0000": 1}
+    response = api.post(
+        f"/api/v1/customers/{customer['id']}/contacts", json={**VALID, "metadata": metadata}
+    )
+    assert response.status_code == 201, response.text
+    assert api.get(f"/api/v1/contacts/{response.json()['id']}").json()["metadata"] == metadata
 
 
 def test_metadata_is_returned_exactly_as_stored(api, customer):

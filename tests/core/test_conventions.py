@@ -84,7 +84,13 @@ def test_request_id_on_every_kind_of_response(api, client):
 
 @pytest.mark.parametrize(
     "request_id",
-    ["abc-123", "x", "a" * 128, "req_client.1:2/3~!@#$%^&*()", "6b1f3c1e-0d9e-4c7b-9f0e-1a2b3c4d5e6f"],
+    [
+        "abc-123",
+        "x",
+        "a" * 128,
+        "req_client.1:2/3~!@#$%^&*()",
+        "6b1f3c1e-0d9e-4c7b-9f0e-1a2b3c4d5e6f",
+    ],
 )
 def test_valid_client_request_id_is_echoed(api, client, request_id):
     headers = {"X-Request-Id": request_id}
@@ -183,6 +189,17 @@ def test_known_path_wrong_method_is_405(api, method, path):
     assert_error(api.request(method, path, json={"name": "x"}), 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/customers/"), ("POST", "/api/v1/customers/"), ("GET", "/api/v1/me/")],
+)
+def test_trailing_slash_is_not_a_bare_redirect(api, method, path):
+    response = api.request(method, path, json={"name": "x"}, follow_redirects=False)
+    assert not 300 <= response.status_code < 400, (response.status_code, response.headers)
+    if response.status_code >= 400:
+        assert_error(response, 404, "route_not_found")
+
+
 def test_put_does_not_change_anything(api):
     customer = new_customer(api)
     response = api.put(f"/api/v1/customers/{customer['id']}", json={"name": "Renamed"})
@@ -208,7 +225,9 @@ def test_body_over_one_mib_is_413(api):
     body = b'{"name": "Big"}'
     body += b" " * (MIB + 1 - len(body))
     json_type = {"Content-Type": "application/json"}
-    assert_error(api.post("/api/v1/customers", content=body, headers=json_type), 413, "body_too_large")
+    assert_error(
+        api.post("/api/v1/customers", content=body, headers=json_type), 413, "body_too_large"
+    )
     big = {"name": "x", "metadata": {"blob": "x" * (2 * MIB)}}
     assert_error(api.post("/api/v1/customers", json=big), 413, "body_too_large")
     customer = new_customer(api)
@@ -260,7 +279,12 @@ def test_form_body_is_415(api):
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8"],
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/json;charset=UTF-8",
+    ],
 )
 def test_json_content_type_variants_are_accepted(api, content_type):
     response = api.post(
@@ -296,7 +320,9 @@ def test_malformed_or_non_object_json_is_invalid_json(api, body):
         f"/api/v1/customers/{customer['id']}/contacts", content=body, headers=headers
     )
     assert_error(response, 400, "invalid_json")
-    assert_error(api.post("/api/v1/onboardings", content=body, headers=headers), 400, "invalid_json")
+    assert_error(
+        api.post("/api/v1/onboardings", content=body, headers=headers), 400, "invalid_json"
+    )
 
 
 @pytest.mark.parametrize("value", ["a\u0000b", "\u0000", "Aurora\u0000"])
@@ -329,32 +355,47 @@ def test_nul_in_metadata_is_never_500(api):
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "code"),
     [
-        "/api/v1/customers/abc%00def",
-        "/api/v1/customers/%00",
-        "/api/v1/contacts/abc%00def",
-        "/api/v1/onboardings/abc%00def",
+        ("/api/v1/customers/abc%00def", "customer_not_found"),
+        ("/api/v1/customers/%00", "customer_not_found"),
+        ("/api/v1/contacts/abc%00def", "contact_not_found"),
+        ("/api/v1/onboardings/abc%00def", "onboarding_not_found"),
     ],
 )
-def test_nul_in_path_is_404_not_500(api, path):
-    code = {"customers": "customer_not_found", "contacts": "contact_not_found"}.get(
-        path.split("/")[3], "onboarding_not_found"
-    )
+def test_nul_in_path_is_404_not_500(api, path, code):
     assert_error(api.get(path), 404, code)
     assert_error(api.patch(path, json={}), 404, code)
     assert_error(api.delete(path), 404, code)
 
 
-@pytest.mark.parametrize("param", ["slug", "domain", "hubspot_company_id"])
-def test_nul_in_query_filter_is_never_500(api, param):
-    new_customer(api)
-    response = api.get("/api/v1/customers", params={param: "a\u0000b"})
-    assert response.status_code in (200, 400), response.text
-    if response.status_code == 200:
-        assert response.json()["data"] == []
-    else:
-        assert_error(response, 400, "invalid_parameter", param)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/customers/abc%00def/contacts",
+        "/api/v1/customers/abc%00def/onboardings",
+    ],
+)
+def test_nul_in_parent_path_is_404_not_500(api, path):
+    assert_error(api.get(path), 404, "customer_not_found")
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/api/v1/customers", "slug"),
+        ("/api/v1/customers", "domain"),
+        ("/api/v1/customers", "hubspot_company_id"),
+        ("/api/v1/customers/1/contacts", "email"),
+        ("/api/v1/onboardings", "customer_id"),
+    ],
+)
+def test_nul_in_query_filter_is_invalid_parameter(api, path, param):
+    customer = new_customer(api)
+    new_contact(api, customer["id"], "ada@example.com")
+    new_onboarding(api, customer["id"])
+    response = api.get(path, params={param: "a\u0000b"})
+    assert_error(response, 400, "invalid_parameter", param)
 
 
 def test_nul_in_onboarding_customer_id_is_never_500(api):
@@ -381,9 +422,7 @@ def test_401_wins_over_a_bad_body(client, keys):
             (b"x" * (MIB + 10), json_type),
             (b'{"unknown": 1}', json_type),
         ):
-            response = client.post(
-                "/api/v1/customers", content=body, headers={**headers, **extra}
-            )
+            response = client.post("/api/v1/customers", content=body, headers={**headers, **extra})
             assert_error(response, 401, code)
 
 
@@ -424,6 +463,27 @@ def test_input_offsets_are_stored_in_utc(api, sent, stored):
     onboarding = new_onboarding(api, customer["id"], started_at=sent)
     assert onboarding["started_at"] == stored
     assert api.get(f"/api/v1/onboardings/{onboarding['id']}").json()["started_at"] == stored
+
+
+@pytest.mark.parametrize("stray", ["x", "@", " "])
+def test_date_time_input_with_stray_character_is_invalid_string(api, stray):
+    customer = new_customer(api)
+    response = api.post(
+        "/api/v1/onboardings",
+        json={"customer_id": customer["id"], "started_at": f"2026-05-26T17:21:09{stray}Z"},
+    )
+    assert_error(response, 400, "invalid_string", "started_at")
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2026-13-01T00:00:00Z", "2026-05-26T17:21:09Zjunk", "1717171717"]
+)
+def test_date_time_input_not_iso_is_invalid_string(api, value):
+    customer = new_customer(api)
+    response = api.post(
+        "/api/v1/onboardings", json={"customer_id": customer["id"], "started_at": value}
+    )
+    assert_error(response, 400, "invalid_string", "started_at")
 
 
 # ---- identifiers ------------------------------------------------------------------------------

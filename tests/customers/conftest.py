@@ -10,10 +10,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from customers.helpers import NewCustomer
+from customers.helpers import ClientFor, NewCustomer
 from support import auth
-
-ClientFor = Callable[..., TestClient]
 
 
 @pytest.fixture
@@ -31,22 +29,32 @@ def new_customer(api: TestClient) -> NewCustomer:
 
 
 @pytest.fixture
-def customer(new_customer: NewCustomer) -> dict[str, Any]:
+def full_customer(new_customer: NewCustomer) -> NewCustomer:
+    """full_customer(name="Aurora Café", **overrides): a customer with every field set."""
+
+    def _full(name: str = "Aurora Café", **overrides: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "domain": "aurora.com",
+            "status": "onboarding",
+            "plan": "growth",
+            "mrr": 49_900,
+            "monthly_orders": 1_200,
+            "hubspot_company_id": "HS123",
+            "hubspot_deal_id": "DEAL9",
+            "stripe_customer_id": "cus_abc",
+            "intercom_company_id": "ic_42",
+            "slack_channel_id": "C0123",
+            "metadata": {"tier": "gold", "seats": 12},
+        }
+        return new_customer(name, **{**fields, **overrides})
+
+    return _full
+
+
+@pytest.fixture
+def customer(full_customer: NewCustomer) -> dict[str, Any]:
     """A live customer of workspace "acme" with every optional field set."""
-    return new_customer(
-        "Aurora Café",
-        domain="aurora.com",
-        status="onboarding",
-        plan="growth",
-        mrr=49_900,
-        monthly_orders=1_200,
-        hubspot_company_id="HS123",
-        hubspot_deal_id="DEAL9",
-        stripe_customer_id="cus_abc",
-        intercom_company_id="ic_42",
-        slack_channel_id="C0123",
-        metadata={"tier": "gold", "seats": 12},
-    )
+    return full_customer()
 
 
 @pytest.fixture

@@ -46,8 +46,9 @@ def test_create_minimal_returns_201_with_every_default(api, customer):
 
     assert response.status_code == 201, response.text
     assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.headers["x-request-id"]
     body = response.json()
-    assert list(body)[0] == "object"
+    assert next(iter(body)) == "object"
     assert set(body) >= set(FIELDS)
     assert body["object"] == "onboarding"
     assert CUID.match(body["id"])
@@ -258,7 +259,9 @@ def test_read_only_and_unknown_keys_are_unrecognized(api, customer, key):
 
 
 def test_invalid_json_body(api, customer):
-    response = api.post(URL, content=b'{"customer_id": ', headers={"Content-Type": "application/json"})
+    response = api.post(
+        URL, content=b'{"customer_id": ', headers={"Content-Type": "application/json"}
+    )
     assert_error(response, 400, "invalid_json")
 
 
@@ -270,7 +273,9 @@ def test_body_that_is_not_an_object(api, customer, raw):
 
 def test_body_without_json_content_type_is_415(api, customer):
     response = api.post(
-        URL, content=f'{{"customer_id": "{customer["id"]}"}}', headers={"Content-Type": "text/plain"}
+        URL,
+        content=f'{{"customer_id": "{customer["id"]}"}}',
+        headers={"Content-Type": "text/plain"},
     )
     assert_error(response, 415, "invalid_content_type")
     assert api.get(URL).json()["data"] == []

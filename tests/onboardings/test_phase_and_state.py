@@ -131,9 +131,7 @@ def test_create_in_completed_phase_sets_completed_at(api, customer):
 
 
 def test_completed_at_is_not_writable(api, onboarding):
-    response = api.patch(
-        f"{URL}/{onboarding['id']}", json={"completed_at": "2026-01-01T00:00:00Z"}
-    )
+    response = api.patch(f"{URL}/{onboarding['id']}", json={"completed_at": "2026-01-01T00:00:00Z"})
     assert_error(response, 400, "unrecognized_keys", "completed_at")
 
 

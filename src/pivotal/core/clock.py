@@ -6,11 +6,18 @@ SQLite and PostgreSQL, and formatting is cheaper than going through datetime obj
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROS_PER_SECOND = 1_000_000
+
+
+_DATETIME_SHAPE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}([.,]\d{1,6})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?",
+    re.ASCII,
+)
 
 
 def now_us() -> int:
@@ -34,7 +41,12 @@ def iso(micros: int | None) -> str | None:
     """``2026-05-26T17:21:09.412345Z`` for a stored timestamp, None stays None."""
     if micros is None:
         return None
-    return from_us(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    t = from_us(micros)
+    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T"
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}Z"
+    )
 
 
 def parse_datetime(text: str) -> int:
@@ -42,9 +54,19 @@ def parse_datetime(text: str) -> int:
 
     Raises ValueError when the text is not such a date-time.
     """
-    if len(text) < 10 or len(text) > 64 or not text[:4].isdigit() or "T" not in text.upper():
+    # datetime.fromisoformat alone is too lenient (3.11 skips a stray character before
+    # the offset), so the shape is checked first.
+    if not _DATETIME_SHAPE.fullmatch(text):
         raise ValueError("not an ISO 8601 date-time")
-    return to_us(datetime.fromisoformat(text))
+    micros = to_us(datetime.fromisoformat(text))
+    if not MIN_US <= micros <= MAX_US:
+        # An offset can push year 1 or 9999 out of what a UTC timestamp can show.
+        raise ValueError("outside the years 0001-9999 in UTC")
+    return micros
+
+
+MIN_US = to_us(datetime(1, 1, 1, tzinfo=UTC))
+MAX_US = to_us(datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC))
 
 
 def parse_date(text: str) -> date:

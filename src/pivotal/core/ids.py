@@ -31,6 +31,8 @@ def parse_ref(ref: str) -> tuple[str, str | int] | None:
     None means the reference cannot name any row (a display id beyond BIGINT), so the
     caller answers 404 without asking the database.
     """
+    if "\x00" in ref:
+        return None  # no stored id has one, and PostgreSQL refuses it in a text parameter
     if ref.isascii() and ref.isdigit():
         number = int(ref)
         if number < 1 or number > MAX_DISPLAY_ID:

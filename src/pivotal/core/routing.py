@@ -8,6 +8,8 @@ limits will sit right after authentication.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -22,6 +24,19 @@ from pivotal.core.context import Services
 from pivotal.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+_LONG_DIGIT_RUN = re.compile(rb"\d{19,}")
+
+
+def reject_nul_in_query(request: Request) -> None:
+    """PostgreSQL cannot compare text with NUL characters: refuse them up front."""
+    for name, value in request.query_params.multi_items():
+        # The cursor has its own format check, answered as invalid_string (SPEC §4).
+        if "\x00" in value and name != "cursor":
+            raise InvalidRequest(
+                "invalid_parameter", f"{name} must not contain NUL characters", name
+            )
 
 
 def _is_json(content_type: str) -> bool:
@@ -54,7 +69,11 @@ async def read_json_body(request: Request, limit: int) -> None:
             )
         try:
             parsed = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
+            if _LONG_DIGIT_RUN.search(body):
+                # orjson turns integers beyond 64 bits into floats; the stdlib keeps them
+                # exact, so "too big" is reported as too big rather than as a wrong type.
+                parsed = json.loads(body)
+        except (orjson.JSONDecodeError, ValueError) as exc:
             raise InvalidRequest("invalid_json", "The request body is not valid JSON.") from exc
         if not isinstance(parsed, dict):
             raise InvalidRequest("invalid_json", "The request body must be a JSON object.")
@@ -72,6 +91,11 @@ class ApiRoute(APIRoute):
 
     resource: str | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Documented per operation so OpenAPI clients (and schemathesis) send the key.
+        self.openapi_extra = {**(self.openapi_extra or {}), "security": [{"bearerAuth": []}]}
+
     def get_route_handler(self) -> Handler:
         inner = super().get_route_handler()
         takes_body = self.body_field is not None
@@ -88,6 +112,7 @@ class ApiRoute(APIRoute):
             request.state.api_key = key
             if scope is not None:
                 require_scope(key, scope)
+            reject_nul_in_query(request)
             if takes_body:
                 await read_json_body(request, services.settings.max_body_bytes)
             return await inner(request)

@@ -155,7 +155,12 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
             raise PydanticCustomError(
                 "too_big", f"keys must be at most {METADATA_MAX_KEY_LENGTH} characters"
             )
-    if len(orjson.dumps(value)) > METADATA_MAX_BYTES:
+    try:
+        size = len(orjson.dumps(value))
+    except orjson.JSONEncodeError as exc:
+        # Integers beyond 64 bits or nesting deeper than 254 levels cannot be stored.
+        raise PydanticCustomError("invalid_type", f"cannot be stored: {exc}") from exc
+    if size > METADATA_MAX_BYTES:
         raise PydanticCustomError("too_big", "must serialize to at most 8 KiB of JSON")
     return value
 
@@ -274,7 +279,7 @@ def translate_errors(errors: Sequence[Any]) -> InvalidRequest:
     error = dict(errors[0])
     location = [str(part) for part in error.get("loc", ())]
     source, path = (location[0], location[1:]) if location else ("body", [])
-    field = ".".join(path) or None
+    field = ".".join(path) if path else None
     kind = str(error.get("type", ""))
     if source == "body":
         if kind == "json_invalid":

@@ -56,6 +56,9 @@ def _customer_ref(value: Any) -> Any:
         return str(value)
     if not isinstance(value, str):
         raise PydanticCustomError("invalid_type", "must be a customer id or display id")
+    if "\x00" in value:
+        # Like every body string: PostgreSQL cannot even compare text holding NUL.
+        raise PydanticCustomError("invalid_string", "must not contain NUL characters")
     return value
 
 
