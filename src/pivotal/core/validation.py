@@ -287,6 +287,11 @@ def translate_errors(errors: Sequence[Any]) -> InvalidRequest:
         if field is None:
             return InvalidRequest("invalid_json", "The request body must be a JSON object.")
         code = _body_code(kind)
+        if kind in _ENUM and not isinstance(error.get("input"), str):
+            # A number or a list where an enum of strings belongs is a wrong JSON type,
+            # not a value outside the enum.
+            code, kind = "invalid_type", "string_type"
+            error["type"] = kind
         return InvalidRequest(code, _describe(code, field, error), field)
     if source == "header":
         field = "-".join(word.capitalize() for word in (field or "").split("_"))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BaseModel
 
 from pivotal.core.validation import (
     InputModel,
@@ -21,16 +20,6 @@ from pivotal.core.validation import (
 
 CustomerStatus = Literal["onboarding", "active", "at_risk", "churned", "archived"]
 
-
-def _status_is_string(value: Any) -> Any:
-    # A number or a list for an enum of strings is a wrong JSON type (SPEC §3), not a
-    # value outside the enum.
-    if value is not None and not isinstance(value, str):
-        raise PydanticCustomError("invalid_type", "must be a string")
-    return value
-
-
-StatusInput = Annotated[CustomerStatus, BeforeValidator(_status_is_string)]
 Domain = Annotated[Text255, AfterValidator(domain_normalized)]
 INTEGRATION_ID_FIELDS = (
     "hubspot_company_id",
@@ -45,7 +34,7 @@ class _CustomerFields(InputModel):
     name: Annotated[Name255 | None, NotNull] = None
     slug: Annotated[Slug | None, NotNull] = None
     domain: Domain | None = None
-    status: Annotated[StatusInput | None, NotNull] = None
+    status: Annotated[CustomerStatus | None, NotNull] = None
     plan: Text120 | None = None
     mrr: NonNegativeBigInt | None = None
     monthly_orders: NonNegativeBigInt | None = None

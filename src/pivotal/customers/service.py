@@ -85,7 +85,9 @@ def find(
     if not with_deleted:
         query = query.where(customers.c.deleted_at.is_(None))
     if for_update:
-        query = query.with_for_update()
+        # NO KEY UPDATE: a customer being changed must not block inserts of its
+        # contacts and onboardings (they take KEY SHARE through their foreign key).
+        query = query.with_for_update(key_share=True)
     row = tx.conn.execute(query).first()
     if row is None:
         raise not_found("customer")

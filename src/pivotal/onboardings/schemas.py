@@ -39,18 +39,6 @@ Phase = Literal[
 State = Literal["active", "paused", "at_risk", "waiting"]
 
 
-def _enum_is_string(value: Any) -> Any:
-    # A number or a list for an enum of strings is a wrong JSON type (SPEC §3), not a
-    # value outside the enum.
-    if value is not None and not isinstance(value, str):
-        raise PydanticCustomError("invalid_type", "must be a string")
-    return value
-
-
-PhaseInput = Annotated[Phase, BeforeValidator(_enum_is_string)]
-StateInput = Annotated[State, BeforeValidator(_enum_is_string)]
-
-
 def _customer_ref(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return str(value)
@@ -84,8 +72,8 @@ ReminderDays = Annotated[int, Field(ge=1, le=90, strict=True)]
 class _OnboardingFields(InputModel):
     name: Text255 | None = None
     template_id: Text255 | None = None
-    phase: Annotated[PhaseInput | None, NotNull] = None
-    state: Annotated[StateInput | None, NotNull] = None
+    phase: Annotated[Phase | None, NotNull] = None
+    state: Annotated[State | None, NotNull] = None
     waiting_on_customer: Annotated[StrictBool | None, NotNull] = None
     started_at: DateTimeInput | None = None
     target_launch_date: DateOrDateTimeInput | None = None
