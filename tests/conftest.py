@@ -151,8 +151,14 @@ class Keys:
 
 
 @pytest.fixture
-def keys(make_key: MakeKey) -> Keys:
-    return Keys(live=make_key(mode="live", name="CRM sync"), test=make_key(mode="test", name="CI"))
+def keys(request: pytest.FixtureRequest, make_key: MakeKey) -> Keys:
+    """A live key "CRM sync" and a test key "CI", with the default rate limits unless the
+    test is marked ``many_requests`` (it sends more than a minute's allowance)."""
+    rate_limit = 100_000 if request.node.get_closest_marker("many_requests") else None
+    return Keys(
+        live=make_key(mode="live", name="CRM sync", rate_limit=rate_limit),
+        test=make_key(mode="test", name="CI", rate_limit=rate_limit),
+    )
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""A real ``pivotal serve`` process on a loopback port, for tests that need real
-concurrency (several clients at once, several processes, kills and restarts)."""
+"""Real ``pivotal serve`` processes on loopback ports, for tests that need real
+concurrency: several clients at once, several processes, kills and restarts."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,45 +22,81 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def serve(database_url: str, secret_key: str, *args: str) -> Iterator[str]:
-    """Run the server until the block ends; yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PIVOTAL_DATABASE_URL": database_url,
-        "PIVOTAL_SECRET_KEY": secret_key,
-        "PIVOTAL_LOG_LEVEL": "WARNING",
-    }
-    # A file, not a pipe: a pipe nobody reads would block a chatty server.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pivotal", "serve", "--port", str(port), *args],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+class LiveServer:
+    """One server (possibly with several workers) that can be killed and started again."""
+
+    def __init__(
+        self, database_url: str, secret_key: str, *args: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.args = args
+        self.env = {
+            **os.environ,
+            "PIVOTAL_DATABASE_URL": database_url,
+            "PIVOTAL_SECRET_KEY": secret_key,
+            "PIVOTAL_LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a pipe nobody reads would block a chatty server.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pivotal", "serve", "--port", str(self.port), *self.args],
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,  # its own process group: a kill reaches every worker
+        )
         deadline = time.monotonic() + 30
         while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"server exited: {log.read().decode()[-2000:]}")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()[-2000:]}")
             try:
-                if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"{self.base_url}/api/v1/health", timeout=1).status_code == 200:
+                    return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 30 s")
+                raise RuntimeError(f"server did not start within 30 s: {self.output()[-2000:]}")
             time.sleep(0.1)
-        yield base_url
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown code runs, as in a crash."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
+
+
+@contextmanager
+def serve(
+    database_url: str, secret_key: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Run a server until the block ends."""
+    server = LiveServer(database_url, secret_key, *args, env=env)
+    try:
+        server.start()
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        server.close()

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(database_url: str, app: object) -> Iterator[str]:
-    with serve(database_url, SECRET) as base_url:
-        yield base_url
+    with serve(database_url, SECRET) as live:
+        yield live.base_url
 
 
 def test_parallel_creates_get_distinct_increasing_display_ids(

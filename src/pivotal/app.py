@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
 
 from pivotal import __version__
 from pivotal.config import Settings
@@ -20,6 +25,31 @@ from pivotal.meta.router import public as meta_public
 from pivotal.onboardings.router import router as onboardings_router
 
 API_PREFIX = "/api/v1"
+MAINTENANCE_INTERVAL_SECONDS = 300
+log = logging.getLogger("pivotal.maintenance")
+
+
+async def _maintenance(services: Services) -> None:
+    """Every few minutes, drop expired idempotency results and rate-limit rows.
+
+    Correctness never depends on it (expired rows are ignored when read); it only keeps
+    the tables small. Every process runs it; the deletes are idempotent.
+    """
+    while True:
+        await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
+        try:
+            await run_in_threadpool(services.prune_expired)
+        except Exception:  # a failed round is retried next time; never kill the loop
+            log.exception("maintenance round failed")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    task = asyncio.create_task(_maintenance(app.state.services))
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -32,6 +62,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         redoc_url=None,
         # A trailing slash is another path, answered 404 in the envelope, not a bare 307.
         redirect_slashes=False,
+        lifespan=_lifespan,
     )
     app.state.services = Services(settings, db or Database(settings.database_url))
     app.include_router(meta_public)
@@ -44,6 +75,32 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     return app
 
 
+_RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed per 60-second window for this key.",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "Unix time (seconds) when a slot frees.",
+}
+
+
+def _document_headers(method: str, responses: dict[str, Any]) -> None:
+    """Rate-limit headers on every answer; Retry-After on 429; Idempotent-Replayed on POST."""
+    for status, response in responses.items():
+        headers = response.setdefault("headers", {})
+        for name, description in _RATE_LIMIT_HEADERS.items():
+            headers[name] = {"description": description, "schema": {"type": "integer"}}
+        if status == "429":
+            headers["Retry-After"] = {
+                "description": "Seconds to wait before retrying (at least 1).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        if method == "post" and status.startswith("2"):
+            headers["Idempotent-Replayed"] = {
+                "description": "`true` when this is the stored result of an earlier request "
+                "with the same Idempotency-Key.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The generated document, with our bearer scheme and without FastAPI's 422.
 
@@ -53,8 +110,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
         for operations in schema["paths"].values():
-            for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
+            for method, operation in operations.items():
+                responses = operation.get("responses", {})
+                responses.pop("422", None)
+                if "security" in operation:
+                    _document_headers(method, responses)
         components = schema.setdefault("components", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.get("schemas", {}).pop(name, None)

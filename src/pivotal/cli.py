@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,6 +116,8 @@ def serve(
     except Exception as exc:
         fail(f"cannot open the database {_safe_url(settings.database_url)}: {_reason(exc)}")
     logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stderr)
+    # Read by every worker's Settings: several processes must share rate-limit state.
+    os.environ["PIVOTAL_WORKERS"] = str(workers)
     uvicorn.run(
         "pivotal.app:create_app",
         factory=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///./pivotal.db"
 
@@ -22,9 +22,12 @@ class Settings:
     redis_url: str | None = None
     secret_key: str | None = None
     log_level: str = "INFO"
+    # auto | memory | database | redis (see core/ratelimit.py for what auto picks)
+    rate_limit_storage: str = "auto"
+    # Server processes sharing this configuration (set by `pivotal serve --workers`).
+    workers: int = 1
     # Bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -34,6 +37,8 @@ class Settings:
             "redis_url": env.get("PIVOTAL_REDIS_URL") or None,
             "secret_key": env.get("PIVOTAL_SECRET_KEY") or None,
             "log_level": env.get("PIVOTAL_LOG_LEVEL") or "INFO",
+            "rate_limit_storage": env.get("PIVOTAL_RATE_LIMIT_STORAGE") or "auto",
+            "workers": env.get("PIVOTAL_WORKERS") or "1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -41,4 +46,6 @@ class Settings:
             redis_url=values["redis_url"],
             secret_key=values["secret_key"],
             log_level=(values["log_level"] or "INFO").upper(),
+            rate_limit_storage=(values["rate_limit_storage"] or "auto").lower(),
+            workers=int(values["workers"] or 1),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 
 def primary_flags(api, customer_ref):
     """{contact id: is_primary} for every live contact of the customer, read one by one."""
@@ -141,6 +143,7 @@ def test_concurrent_primary_creates_leave_exactly_one(api, customer):
     assert len(primaries(api, customer["id"])) == 1
 
 
+@pytest.mark.many_requests
 def test_concurrent_primary_patches_leave_exactly_one(api, customer, add_contact):
     contacts = [add_contact() for _ in range(8)]
 

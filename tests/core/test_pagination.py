@@ -94,6 +94,7 @@ def test_limit_bounds_are_accepted(api):
     assert body["next_cursor"] is None
 
 
+@pytest.mark.many_requests
 def test_limit_100_returns_100(api):
     make_customers(api, 101)
     body = api.get("/api/v1/customers", params={"limit": 100}).json()

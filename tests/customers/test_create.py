@@ -135,6 +135,7 @@ def test_valid_names_are_stored_trimmed(api: TestClient, subtests: pytest.Subtes
 # ---- every refused value ------------------------------------------------------------------
 
 
+@pytest.mark.many_requests
 def test_create_refuses_invalid_values(api: TestClient, subtests: pytest.Subtests) -> None:
     for field, value, code in INVALID_VALUES:
         with subtests.test(field=field, value=f"{value!r:.40}", code=code):

@@ -67,6 +67,7 @@ CHANGES = [
 ]
 
 
+@pytest.mark.many_requests
 def test_patch_changes_only_the_field_sent(
     api: TestClient, full_customer: NewCustomer, subtests: pytest.Subtests
 ) -> None:
@@ -238,6 +239,7 @@ def test_patch_body_must_be_a_json_object(
     assert fetch(api, customer) == customer
 
 
+@pytest.mark.many_requests
 def test_patch_refuses_invalid_values(
     api: TestClient, customer: dict[str, Any], subtests: pytest.Subtests
 ) -> None:

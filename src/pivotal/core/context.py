@@ -13,7 +13,13 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from pivotal.config import Settings
-from pivotal.core import auth, clock
+from pivotal.core import auth, clock, idempotency
+from pivotal.core.ratelimit import (
+    DatabaseStorage,
+    RateLimiter,
+    make_storage,
+    prune_database_hits,
+)
 from pivotal.core.responses import JSON_MEDIA_TYPE
 from pivotal.core.secret_key import load_secret_key
 from pivotal.db.engine import Database
@@ -46,6 +52,9 @@ class Services:
         self.db = db
         self._secret_key: bytes | None = None
         self._lock = threading.Lock()
+        self.rate_limiter = RateLimiter(
+            make_storage(settings.rate_limit_storage, db, settings.redis_url, settings.workers)
+        )
 
     @property
     def secret_key(self) -> bytes:
@@ -65,14 +74,37 @@ class Services:
                 auth.touch(conn, key.id, now)
         return key
 
+    def prune_expired(self) -> None:
+        """Forget idempotency results past 24 h and rate-limit rows no window can see."""
+        with self.db.transaction(write=True) as conn:
+            idempotency.prune(conn, clock.now_us())
+        if isinstance(self.rate_limiter.storage, DatabaseStorage):
+            prune_database_hits(self.db)
+
+    def admit(self, request: Request) -> None:
+        """Authenticate the request's key, then count it against the key's rate limit.
+
+        A request refused with 401 never reaches the limiter (SPEC §6).
+        """
+        key = self.authenticate(request.headers.get("authorization"))
+        request.state.api_key = key
+        request.state.quota = self.rate_limiter.hit(key.id, key.rate_limit)
+
 
 class RequestContext:
     """Runs a service function in the request's single transaction and renders its result."""
 
-    def __init__(self, services: Services, key: auth.ApiKey, request_id: str | None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        key: auth.ApiKey,
+        request_id: str | None,
+        idempotent: idempotency.IdempotentRequest | None = None,
+    ) -> None:
         self.services = services
         self.key = key
         self.request_id = request_id
+        self.idempotent = idempotent
         self.actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
 
     def _tx(self, conn: Connection) -> Tx:
@@ -87,11 +119,25 @@ class RequestContext:
     def write(self, fn: Callable[[Tx], Any], status_code: int = 200) -> Response:
         """Run a change; its events and activity commit with it or not at all.
 
-        The body is rendered inside the transaction, so whatever must be stored with the
-        exact response bytes (idempotency records) can join the same commit.
+        With an Idempotency-Key, the key is claimed in this same transaction and the
+        exact response bytes are stored in it, so a retry replays them byte for byte.
         """
+        request = self.idempotent
         with self.services.db.transaction(write=True) as conn:
-            body = orjson.dumps(fn(self._tx(conn)))
+            tx = self._tx(conn)
+            if request is not None:
+                stored = idempotency.claim(conn, tx.workspace_id, request, tx.now)
+                if stored is not None:
+                    return Response(
+                        stored.body,
+                        stored.status_code,
+                        headers={"Idempotent-Replayed": "true"},
+                        media_type=JSON_MEDIA_TYPE,
+                    )
+            body = orjson.dumps(fn(tx))
+            if request is not None:
+                result = idempotency.StoredResult(status_code, body)
+                idempotency.store(conn, tx.workspace_id, request, result, tx.now)
         return Response(body, status_code, media_type=JSON_MEDIA_TYPE)
 
 
@@ -100,6 +146,7 @@ def _context(request: Request) -> RequestContext:
         request.app.state.services,
         request.state.api_key,
         getattr(request.state, "request_id", None),
+        getattr(request.state, "idempotent", None),
     )
 
 

@@ -29,7 +29,9 @@ log = logging.getLogger("pivotal.error")
 def render_error(request: Request, error: ApiError) -> Response:
     request_id = getattr(request.state, "request_id", None)
     body = error_body(error.type, error.code, error.message, error.field, request_id)
-    return json_response(body, error.status, error.headers)
+    quota = getattr(request.state, "quota", None)
+    headers = {**quota.headers(), **error.headers} if quota is not None else error.headers
+    return json_response(body, error.status, headers)
 
 
 def _from_http_exception(exc: HTTPException) -> ApiError:

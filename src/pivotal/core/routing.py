@@ -1,9 +1,10 @@
 """The route class every authenticated endpoint uses.
 
 Before FastAPI validates anything it: authenticates the key (401 wins over any body
-problem), checks the route's scope (403), then reads the body within the size limit
-(413), checks its media type (415) and parses it with orjson (``invalid_json``). Rate
-limits will sit right after authentication.
+problem), counts the request against the key's rate limit (429), checks the route's
+scope (403), validates an Idempotency-Key header, then reads the body within the size
+limit (413), checks its media type (415) and parses it with orjson (``invalid_json``).
+Every answer, errors included, carries the key's X-RateLimit-* headers.
 """
 
 from __future__ import annotations
@@ -19,11 +20,21 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from pivotal.core import idempotency
 from pivotal.core.auth import require_scope
 from pivotal.core.context import Services
 from pivotal.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from pivotal.core.openapi import errors
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+IDEMPOTENCY_PARAMETER = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the same key and body replay the first result "
+    "for 24 hours (header Idempotent-Replayed: true) instead of acting again.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+}
 
 
 _LONG_DIGIT_RUN = re.compile(rb"\d{19,}")
@@ -94,7 +105,12 @@ class ApiRoute(APIRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Documented per operation so OpenAPI clients (and schemathesis) send the key.
-        self.openapi_extra = {**(self.openapi_extra or {}), "security": [{"bearerAuth": []}]}
+        extra: dict[str, Any] = {**(self.openapi_extra or {}), "security": [{"bearerAuth": []}]}
+        if "POST" in (self.methods or ()):
+            extra["parameters"] = [IDEMPOTENCY_PARAMETER]
+            # Any POST may answer 409 for an Idempotency-Key reused or still in use.
+            self.responses.setdefault(409, errors(409)[409])
+        self.openapi_extra = extra
 
     def get_route_handler(self) -> Handler:
         inner = super().get_route_handler()
@@ -104,18 +120,31 @@ class ApiRoute(APIRoute):
             action = "read" if (self.methods or set()) <= {"GET", "HEAD"} else "write"
             scope = f"{action}:{self.resource}"
 
+        is_post = "POST" in (self.methods or ())
+
         async def handler(request: Request) -> Response:
             services: Services = request.app.state.services
-            key = await run_in_threadpool(
-                services.authenticate, request.headers.get("authorization")
-            )
-            request.state.api_key = key
+            await run_in_threadpool(services.admit, request)
             if scope is not None:
-                require_scope(key, scope)
+                require_scope(request.state.api_key, scope)
             reject_nul_in_query(request)
+            idempotency_key = (
+                idempotency.parse_header(request.headers.get(idempotency.HEADER))
+                if is_post
+                else None  # GET, PATCH and DELETE are idempotent already (SPEC §5)
+            )
             if takes_body:
                 await read_json_body(request, services.settings.max_body_bytes)
-            return await inner(request)
+            if idempotency_key is not None:
+                request.state.idempotent = idempotency.IdempotentRequest(
+                    key=idempotency_key,
+                    method=request.method,
+                    path=request.url.path,
+                    request_hash=idempotency.request_hash(request._json if takes_body else None),
+                )
+            response = await inner(request)
+            response.headers.update(request.state.quota.headers())
+            return response
 
         return handler
 

@@ -217,3 +217,32 @@ activity = Table(
     Column("created_at", BigInteger, nullable=False),
     Index("ix_activity_customer_created", "customer_id", "created_at"),
 )
+
+# Stored results of POSTs sent with an Idempotency-Key (SPEC §5), kept 24 hours. Written
+# in the same transaction as the change, so a result exists exactly when the change does.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("method", String(8), primary_key=True),
+    Column("path", String(512), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_idempotency_keys_created", "created_at"),
+)
+
+# The database-backed moving window for rate limits, used when several processes share
+# one database and no Redis is configured: one row per accepted request.
+rate_limit_hits = Table(
+    "rate_limit_hits",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("bucket", String(128), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Index("ix_rate_limit_hits_bucket_at", "bucket", "at_us"),
+)

@@ -1,0 +1,138 @@
+"""Idempotency keys (SPEC §5): a retried POST replays its first result instead of acting twice.
+
+Everything happens inside the request's one transaction. The key is claimed with a
+transaction-scoped advisory lock on PostgreSQL (a second request with the same key, on
+any process, gets 409 ``idempotency_key_in_use`` at once; a crashed process releases
+it with its connection) and by SQLite's single writer. The stored result is inserted in
+the same transaction as the change, so it exists exactly when the change committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, text
+
+from pivotal.core import clock
+from pivotal.core.errors import Conflict, InvalidRequest
+from pivotal.db import tables
+
+HEADER = "Idempotency-Key"
+RETENTION_US = 24 * 3600 * clock.MICROS_PER_SECOND
+_keys = tables.idempotency_keys
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    key: str
+    method: str
+    path: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    status_code: int
+    body: bytes
+
+
+def parse_header(value: str | None) -> str | None:
+    """The header's key, or the SPEC's 400 when it is not 1-255 printable ASCII bytes."""
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 255 or not all(32 <= ord(ch) <= 126 for ch in value):
+        raise InvalidRequest(
+            "invalid_parameter",
+            f"{HEADER} must be 1-255 printable ASCII characters.",
+            HEADER,
+        )
+    return value
+
+
+def request_hash(parsed_body: Any) -> str:
+    """A hash of the canonical body: the same JSON with other key order or spacing matches."""
+    # The stdlib, not orjson: bodies may carry integers beyond 64 bits (then refused by
+    # validation, but hashed first).
+    canonical = (
+        json.dumps(parsed_body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if parsed_body
+        else ""
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _lock_id(workspace_id: str, request: IdempotentRequest) -> int:
+    digest = hashlib.sha256(
+        "\x1f".join((workspace_id, request.method, request.path, request.key)).encode()
+    ).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _where(workspace_id: str, request: IdempotentRequest) -> Any:
+    return (
+        (_keys.c.workspace_id == workspace_id)
+        & (_keys.c.method == request.method)
+        & (_keys.c.path == request.path)
+        & (_keys.c.key == request.key)
+    )
+
+
+def claim(
+    conn: Connection, workspace_id: str, request: IdempotentRequest, now: int
+) -> StoredResult | None:
+    """Own the key for this transaction; return the stored result to replay, if any."""
+    if conn.dialect.name == "postgresql":
+        acquired = conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(workspace_id, request)}
+        ).scalar_one()
+        if not acquired:
+            raise Conflict(
+                "idempotency_key_in_use",
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+            )
+    row = conn.execute(
+        select(_keys.c.request_hash, _keys.c.status_code, _keys.c.body, _keys.c.created_at).where(
+            _where(workspace_id, request)
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.created_at <= now - RETENTION_US:
+        # Expired: the key counts as fresh.
+        conn.execute(delete(_keys).where(_where(workspace_id, request)))
+        return None
+    if row.request_hash != request.request_hash:
+        raise Conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request body.",
+        )
+    return StoredResult(status_code=row.status_code, body=row.body.encode())
+
+
+def store(
+    conn: Connection,
+    workspace_id: str,
+    request: IdempotentRequest,
+    result: StoredResult,
+    now: int,
+) -> None:
+    conn.execute(
+        insert(_keys).values(
+            workspace_id=workspace_id,
+            method=request.method,
+            path=request.path,
+            key=request.key,
+            request_hash=request.request_hash,
+            status_code=result.status_code,
+            body=result.body.decode(),
+            created_at=now,
+        )
+    )
+
+
+def prune(conn: Connection, now: int) -> None:
+    """Forget results older than the 24-hour retention."""
+    conn.execute(delete(_keys).where(_keys.c.created_at <= now - RETENTION_US))

@@ -1,0 +1,134 @@
+"""Per-key rate limits (SPEC §6), through HTTP on both engines."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import MakeKey
+from pivotal.core.ratelimit import DatabaseStorage
+from support import assert_error, auth
+
+ME = "/api/v1/me"
+
+
+def quota(response) -> tuple[int, int, int]:
+    h = response.headers
+    return int(h["x-ratelimit-limit"]), int(h["x-ratelimit-remaining"]), int(h["x-ratelimit-reset"])
+
+
+def test_headers_on_every_authenticated_answer(api):
+    first = api.get(ME)
+    limit, remaining, reset = quota(first)
+    assert (limit, remaining) == (60, 59)
+    assert math.floor(time.time()) <= reset <= time.time() + 61
+    for response in (
+        api.get("/api/v1/customers/999"),  # 404
+        api.post("/api/v1/customers", json={}),  # 400
+        api.put("/api/v1/customers/1"),  # 405 (no key check: not an API route)
+    ):
+        if response.status_code == 405:
+            continue
+        assert quota(response)[1] < remaining
+        remaining = quota(response)[1]
+
+
+def test_test_keys_default_to_30_in_their_own_bucket(client, keys):
+    live = client.get(ME, headers=auth(keys.live))
+    test = client.get(ME, headers=auth(keys.test))
+    assert quota(live)[:2] == (60, 59)
+    assert quota(test)[:2] == (30, 29)
+
+
+def test_the_limit_is_enforced_with_retry_after(client, make_key: MakeKey):
+    key = make_key(rate_limit=3)
+    for expected in (2, 1, 0):
+        assert quota(client.get(ME, headers=auth(key)))[1] == expected
+    refused = client.get(ME, headers=auth(key))
+    error = assert_error(refused, 429, "rate_limited")
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert error["message"] == f"Rate limit exceeded. Retry after {retry_after} seconds."
+    assert quota(refused)[:2] == (3, 0)
+    # Every kind of request counts, and is refused, alike.
+    assert_error(
+        client.post("/api/v1/customers", headers=auth(key), json={"name": "x"}), 429, "rate_limited"
+    )
+
+
+def test_test_key_is_refused_after_30(client, keys):
+    for _ in range(30):
+        assert client.get(ME, headers=auth(keys.test)).status_code == 200
+    assert_error(client.get(ME, headers=auth(keys.test)), 429, "rate_limited")
+    assert client.get(ME, headers=auth(keys.live)).status_code == 200  # other key untouched
+
+
+def test_keys_have_separate_budgets(client, make_key: MakeKey):
+    a, b = make_key(rate_limit=1, name="a"), make_key(rate_limit=1, name="b")
+    assert client.get(ME, headers=auth(a)).status_code == 200
+    assert_error(client.get(ME, headers=auth(a)), 429, "rate_limited")
+    assert client.get(ME, headers=auth(b)).status_code == 200
+
+
+def test_refused_401_does_not_consume_or_carry_headers(client, make_key: MakeKey):
+    key = make_key(rate_limit=2)
+    for header in ({}, {"Authorization": "Bearer nope"}, auth(key + "x")):
+        response = client.get(ME, headers=header)
+        assert response.status_code == 401
+        assert "x-ratelimit-limit" not in response.headers
+    assert quota(client.get(ME, headers=auth(key)))[1] == 1
+
+
+def test_health_is_not_limited(client, make_key: MakeKey):
+    for _ in range(5):
+        response = client.get("/api/v1/health")
+        assert response.status_code == 200
+        assert "x-ratelimit-limit" not in response.headers
+
+
+def test_scope_refusals_still_count(client, make_key: MakeKey):
+    key = make_key(rate_limit=2, scopes=["read:contacts"])
+    assert_error(client.get("/api/v1/customers", headers=auth(key)), 403, "missing_scope")
+    assert quota(client.get(ME, headers=auth(key)))[1] == 0
+
+
+def test_database_window_slides(db):
+    """The database storage itself, with a 1-second window so the slide is observable."""
+    storage = DatabaseStorage(db)
+    assert storage.acquire_entry("k", 2, 1)
+    assert storage.acquire_entry("k", 2, 1)
+    assert not storage.acquire_entry("k", 2, 1)
+    start, used = storage.get_moving_window("k", 2, 1)
+    assert used == 2 and start <= time.time()
+    time.sleep(1.05)
+    assert storage.acquire_entry("k", 2, 1)
+    assert storage.get_moving_window("k", 2, 1)[1] == 1
+    assert storage.acquire_entry("other", 1, 1)  # buckets are separate
+
+
+def test_rate_limit_headers_are_documented(client: TestClient):
+    document = client.get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/api/v1/customers"]["get"]
+    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
+        operation["responses"]["200"]["headers"]
+    )
+    assert "Retry-After" in operation["responses"]["429"]["headers"]
+
+
+@pytest.mark.parametrize("storage", ["memory", "database"])
+def test_each_storage_enforces_the_same_limit(storage, database_url, make_key: MakeKey):
+    from conftest import SECRET
+    from pivotal.app import create_app
+    from pivotal.config import Settings
+
+    app = create_app(
+        Settings(database_url=database_url, secret_key=SECRET, rate_limit_storage=storage)
+    )
+    key = make_key(rate_limit=5)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        codes = [client.get(ME, headers=auth(key)).status_code for _ in range(7)]
+    app.state.services.db.dispose()
+    assert codes == [200] * 5 + [429] * 2
