@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
 from pivotal import __version__
+from pivotal.activity.router import router as activity_router
 from pivotal.config import Settings
 from pivotal.contacts.router import router as contacts_router
 from pivotal.core import handlers
@@ -23,6 +24,8 @@ from pivotal.db.engine import Database
 from pivotal.meta.router import authenticated as meta_authenticated
 from pivotal.meta.router import public as meta_public
 from pivotal.onboardings.router import router as onboardings_router
+from pivotal.tasks.router import router as tasks_router
+from pivotal.webhooks.router import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 MAINTENANCE_INTERVAL_SECONDS = 300
@@ -45,11 +48,19 @@ async def _maintenance(services: Services) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    task = asyncio.create_task(_maintenance(app.state.services))
+    services: Services = app.state.services
+    tasks = [asyncio.create_task(_maintenance(services))]
+    stop = asyncio.Event()
+    if services.settings.run_worker:
+        from pivotal.webhooks.delivery import DeliveryWorker
+
+        tasks.append(asyncio.create_task(DeliveryWorker(services).run_forever(stop)))
     try:
         yield
     finally:
-        task.cancel()
+        stop.set()
+        for task in tasks:
+            task.cancel()
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -67,8 +78,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.services = Services(settings, db or Database(settings.database_url))
     app.include_router(meta_public)
     app.include_router(meta_authenticated)
-    for router in (customers_router, contacts_router, onboardings_router):
+    for router in (
+        customers_router,
+        contacts_router,
+        onboardings_router,
+        tasks_router,
+        activity_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(webhooks_router, prefix=API_PREFIX)
     handlers.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -101,10 +101,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     no_worker: Annotated[
         bool,
-        typer.Option(
-            "--no-worker",
-            help="Do not run the delivery worker in-process (it arrives with webhooks).",
-        ),
+        typer.Option("--no-worker", help="Do not run the webhook delivery worker in-process."),
     ] = False,
 ) -> None:
     """Migrate the database if needed and serve the API."""
@@ -116,8 +113,10 @@ def serve(
     except Exception as exc:
         fail(f"cannot open the database {_safe_url(settings.database_url)}: {_reason(exc)}")
     logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stderr)
-    # Read by every worker's Settings: several processes must share rate-limit state.
+    # Read by every process's Settings: several processes must share rate-limit state,
+    # and each runs a delivery worker (they share the queue) unless told not to.
     os.environ["PIVOTAL_WORKERS"] = str(workers)
+    os.environ["PIVOTAL_RUN_WORKER"] = "0" if no_worker else "1"
     uvicorn.run(
         "pivotal.app:create_app",
         factory=True,
@@ -127,6 +126,36 @@ def serve(
         access_log=False,  # our middleware writes one JSON line per request instead
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run only the webhook delivery worker (several may share one PostgreSQL queue)."""
+    import asyncio
+    import signal
+
+    from pivotal.core.context import Services
+    from pivotal.webhooks.delivery import DeliveryWorker
+
+    settings = Settings.from_env()
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        fail(f"cannot open the database {_safe_url(settings.database_url)}: {_reason(exc)}")
+    logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stderr)
+    services = Services(settings, Database(settings.database_url))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await DeliveryWorker(services).run_forever(stop)
+
+    try:
+        asyncio.run(run())
+    finally:
+        services.db.dispose()
 
 
 @db_app.command("upgrade")

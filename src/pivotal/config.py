@@ -26,6 +26,11 @@ class Settings:
     rate_limit_storage: str = "auto"
     # Server processes sharing this configuration (set by `pivotal serve --workers`).
     workers: int = 1
+    # Whether this process also runs the delivery worker (`pivotal serve` without
+    # --no-worker); tests drive the worker themselves.
+    run_worker: bool = False
+    webhooks_allow_http: bool = False
+    webhooks_allow_private: bool = False
     # Bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
 
@@ -39,6 +44,9 @@ class Settings:
             "log_level": env.get("PIVOTAL_LOG_LEVEL") or "INFO",
             "rate_limit_storage": env.get("PIVOTAL_RATE_LIMIT_STORAGE") or "auto",
             "workers": env.get("PIVOTAL_WORKERS") or "1",
+            "run_worker": env.get("PIVOTAL_RUN_WORKER") or "0",
+            "webhooks_allow_http": env.get("PIVOTAL_WEBHOOKS_ALLOW_HTTP") or "0",
+            "webhooks_allow_private": env.get("PIVOTAL_WEBHOOKS_ALLOW_PRIVATE") or "0",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -48,4 +56,11 @@ class Settings:
             log_level=(values["log_level"] or "INFO").upper(),
             rate_limit_storage=(values["rate_limit_storage"] or "auto").lower(),
             workers=int(values["workers"] or 1),
+            run_worker=_flag(values["run_worker"]),
+            webhooks_allow_http=_flag(values["webhooks_allow_http"]),
+            webhooks_allow_private=_flag(values["webhooks_allow_private"]),
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pivotal.activity import service as activity
@@ -123,7 +123,13 @@ def _clear_other_primaries(tx: Tx, customer_id: str, keep_id: str) -> None:
             contacts.c.is_primary.is_(True),
             contacts.c.deleted_at.is_(None),
         )
-        .values(is_primary=False, updated_at=tx.now)
+        .values(
+            is_primary=False,
+            # updated_at only ever moves forward, even within one microsecond.
+            updated_at=case(
+                (contacts.c.updated_at >= tx.now, contacts.c.updated_at + 1), else_=tx.now
+            ),
+        )
         .returning(contacts)
     ).all()
     for row in cleared:

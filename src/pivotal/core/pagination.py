@@ -45,7 +45,7 @@ def page_of(
     query: Select[Any],
     created_at: Column[int],
     page: PageParams,
-    render: Callable[[Row[Any]], dict[str, Any]],
+    render: Callable[[Row[Any]], Any],
 ) -> dict[str, Any]:
     """Cut one page from ``query`` (already filtered) and render it as a list object."""
     if page.before is not None:

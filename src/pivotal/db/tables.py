@@ -246,3 +246,86 @@ rate_limit_hits = Table(
     Column("at_us", BigInteger, nullable=False),
     Index("ix_rate_limit_hits_bucket_at", "bucket", "at_us"),
 )
+
+# Tasks under an onboarding (SPEC §7.5). customer_id is the onboarding's, copied so a
+# task's visibility (its customer not deleted) needs no extra join. due_date is stored as
+# its "YYYY-MM-DD" text. Lists walk (onboarding_id, position, created_at).
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("onboarding_id", String(40), ForeignKey("onboardings.id"), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("parent_task_id", String(40), ForeignKey("tasks.id"), nullable=True),
+    Column("display_id", BigInteger, nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("assignee_email", String(254), nullable=True),
+    Column("due_date", String(10), nullable=True),
+    Column("completed", Boolean, nullable=False),
+    Column("completed_at", BigInteger, nullable=True),
+    Column("completed_by", String(255), nullable=True),
+    Column("position", BigInteger, nullable=False),
+    Column("metadata", Text, nullable=False),
+    *_timestamps(),
+    Index("uq_tasks_workspace_display", "workspace_id", "display_id", unique=True),
+    Index("ix_tasks_onboarding_position_created", "onboarding_id", "position", "created_at"),
+    Index("ix_tasks_parent_task_id", "parent_task_id"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("enabled_events", Text, nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("disabled_reason", String(255), nullable=True),
+    # Signing secrets, sealed with the server secret (core/crypto.py). The previous
+    # secret keeps signing beside the new one until previous_secret_expires_at.
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_expires_at", BigInteger, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False),
+    *_timestamps(),
+    Index("ix_webhook_endpoints_workspace_created", "workspace_id", "created_at"),
+)
+
+# One row per (event, endpoint): the unit of delivery, retried on its schedule. A worker
+# claims a due row by moving next_attempt_at forward by a lease and stamping lease_token.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("endpoint_id", String(40), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event_id", String(40), ForeignKey("events.id"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt_count", Integer, nullable=False),
+    Column("first_attempt_at", BigInteger, nullable=True),
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("lease_token", String(40), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("attempted_at", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", String(500), nullable=True),
+    Index("ix_webhook_attempts_delivery", "delivery_id", "attempted_at"),
+)

@@ -170,6 +170,8 @@ def create(tx: Tx, data: OnboardingCreate) -> dict[str, Any]:
     row = tx.conn.execute(insert(onboardings).values(values).returning(onboardings)).one()
     onboarding = render(row)
     events.emit(tx, "onboarding.created", onboarding)
+    if phase in PHASE_EVENTS:  # created already launched or completed, like customer.at_risk
+        events.emit(tx, PHASE_EVENTS[phase], onboarding)
     activity.record(
         tx,
         customer_id=customer.id,

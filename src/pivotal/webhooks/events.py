@@ -1,17 +1,44 @@
-"""The transactional outbox: events are written in the same transaction as the change."""
+"""The transactional outbox: events are written in the same transaction as the change,
+and so are their deliveries to every subscribed endpoint of the same mode."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
 from pivotal.db import tables
 
 API_VERSION = "v1"
+EVENT_TYPES = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customer.archived",
+    "customer.at_risk",
+    "customer.churned",
+    "contact.created",
+    "contact.updated",
+    "contact.deleted",
+    "onboarding.created",
+    "onboarding.updated",
+    "onboarding.deleted",
+    "onboarding.phase_changed",
+    "onboarding.state_changed",
+    "onboarding.at_risk",
+    "onboarding.back_on_track",
+    "onboarding.launched",
+    "onboarding.completed",
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.deleted",
+    "webhook.ping",
+)
+_endpoints = tables.webhook_endpoints
 
 
 def emit(
@@ -19,11 +46,18 @@ def emit(
     event_type: str,
     obj: dict[str, Any],
     previous_attributes: dict[str, Any] | None = None,
+    *,
+    only_endpoint: str | None = None,
 ) -> str:
-    """Write one event carrying the full resource as the API returns it; returns its id."""
+    """Write one event carrying the full resource as the API returns it; returns its id.
+
+    Deliveries go to the workspace's enabled endpoints of the event's mode that listen
+    to this type (``only_endpoint`` narrows that to one, for ``webhook.ping``).
+    """
     event_id = ids.prefixed("evt")
     _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "event", tx.now)
     envelope = {
+        "object": "event",
         "id": event_id,
         "type": event_type,
         "created_at": clock.iso(created_at),
@@ -42,4 +76,41 @@ def emit(
             payload=orjson.dumps(envelope).decode(),
         )
     )
+    _fan_out(tx, event_id, event_type, created_at, only_endpoint)
     return event_id
+
+
+def _fan_out(
+    tx: Tx, event_id: str, event_type: str, created_at: int, only_endpoint: str | None
+) -> None:
+    query = select(_endpoints.c.id, _endpoints.c.enabled_events).where(
+        _endpoints.c.workspace_id == tx.workspace_id,
+        _endpoints.c.livemode == tx.actor.livemode,
+        _endpoints.c.disabled.is_(False),
+        _endpoints.c.deleted_at.is_(None),
+    )
+    if only_endpoint is not None:
+        query = query.where(_endpoints.c.id == only_endpoint)
+    rows = [
+        {
+            "id": ids.prefixed("msg"),
+            "workspace_id": tx.workspace_id,
+            "endpoint_id": endpoint.id,
+            "event_id": event_id,
+            "event_type": event_type,
+            "status": "pending",
+            "attempt_count": 0,
+            "next_attempt_at": created_at,
+            "created_at": created_at,
+            "updated_at": created_at,
+        }
+        for endpoint in tx.conn.execute(query)
+        if only_endpoint is not None or subscribed(endpoint.enabled_events, event_type)
+    ]
+    if rows:
+        tx.conn.execute(insert(tables.webhook_deliveries), rows)
+
+
+def subscribed(enabled_events: str, event_type: str) -> bool:
+    listening = orjson.loads(enabled_events)
+    return "*" in listening or event_type in listening

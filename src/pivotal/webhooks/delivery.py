@@ -1,0 +1,296 @@
+"""The delivery worker (SPEC §8.3): claims due deliveries, signs and POSTs them, records
+every attempt, and schedules retries.
+
+Work lives in the database, so it survives restarts: a delivery is claimed by moving its
+``next_attempt_at`` forward by a lease inside a short transaction (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so several workers share the queue; SQLite has one writer), then
+sent outside any transaction. A worker that dies mid-attempt leaves the lease to expire
+and the delivery is attempted again: at least once, never twice at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, insert, select, update
+from starlette.concurrency import run_in_threadpool
+
+from pivotal.core import clock
+from pivotal.core.context import Services
+from pivotal.db import tables
+from pivotal.webhooks import signing
+from pivotal.webhooks.service import active_secrets
+from pivotal.webhooks.urls import UnsafeUrl, check_target
+
+log = logging.getLogger("pivotal.webhooks")
+
+SECOND = clock.MICROS_PER_SECOND
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+# Waits after each failed attempt; then one last attempt 24 h after the first.
+RETRY_DELAYS_US = (5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR)
+LAST_ATTEMPT_AFTER_US = 24 * HOUR
+MAX_ATTEMPTS = len(RETRY_DELAYS_US) + 2
+TIMEOUT_SECONDS = 10.0
+# Longer than an attempt can take (the timeout), so no two workers overlap on one row.
+LEASE_US = 20 * SECOND
+DISABLE_AFTER_FAILED_DELIVERIES = 100
+BATCH_SIZE = 20
+USER_AGENT = "Pivotal-Webhooks/1"
+
+_deliveries = tables.webhook_deliveries
+_endpoints = tables.webhook_endpoints
+_attempts = tables.webhook_attempts
+_events = tables.events
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: str
+    lease_token: str
+    endpoint_id: str
+    url: str
+    secrets: list[str]
+    body: bytes
+    usable: bool  # False when the endpoint was disabled or deleted meanwhile
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def next_attempt_at(attempts_made: int, first_attempt_at: int, now: int) -> int | None:
+    """When to try again after ``attempts_made`` failed attempts; None means give up."""
+    if attempts_made <= len(RETRY_DELAYS_US):
+        return now + RETRY_DELAYS_US[attempts_made - 1]
+    if attempts_made == len(RETRY_DELAYS_US) + 1:
+        return max(now, first_attempt_at + LAST_ATTEMPT_AFTER_US)
+    return None
+
+
+class DeliveryWorker:
+    """Delivers due webhooks. ``now`` is injectable so tests can run the whole schedule."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        now: Callable[[], int] = clock.now_us,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.services = services
+        self.now = now
+        self.transport = transport
+
+    # ---- database side (runs in a thread) -------------------------------------------
+
+    def claim(self, now: int, limit: int = BATCH_SIZE) -> list[Claimed]:
+        db = self.services.db
+        token = secrets.token_hex(8)
+        with db.transaction(write=True) as conn:
+            due = (
+                select(_deliveries.c.id)
+                .where(_deliveries.c.status == "pending", _deliveries.c.next_attempt_at <= now)
+                .order_by(_deliveries.c.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(conn.execute(due).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(_deliveries)
+                .where(_deliveries.c.id.in_(ids))
+                .values(next_attempt_at=now + LEASE_US, lease_token=token)
+            )
+            rows = conn.execute(
+                select(
+                    _deliveries.c.id,
+                    _endpoints.c.id.label("endpoint_id"),
+                    _endpoints.c.url,
+                    _endpoints.c.secret,
+                    _endpoints.c.previous_secret,
+                    _endpoints.c.previous_secret_expires_at,
+                    _endpoints.c.disabled,
+                    _endpoints.c.deleted_at,
+                    _events.c.payload,
+                )
+                .join(_endpoints, _endpoints.c.id == _deliveries.c.endpoint_id)
+                .join(_events, _events.c.id == _deliveries.c.event_id)
+                .where(_deliveries.c.id.in_(ids))
+            ).all()
+        server_secret = self.services.secret_key
+        return [
+            Claimed(
+                delivery_id=row.id,
+                lease_token=token,
+                endpoint_id=row.endpoint_id,
+                url=row.url,
+                secrets=active_secrets(row, server_secret, now),
+                body=row.payload.encode(),
+                usable=not row.disabled and row.deleted_at is None,
+            )
+            for row in rows
+        ]
+
+    def record(self, claimed: Claimed, outcome: Outcome | None, now: int) -> None:
+        """Store the attempt and move the delivery (and its endpoint) on."""
+        with self.services.db.transaction(write=True) as conn:
+            delivery = conn.execute(
+                select(_deliveries).where(
+                    _deliveries.c.id == claimed.delivery_id,
+                    _deliveries.c.lease_token == claimed.lease_token,
+                )
+            ).first()
+            if outcome is not None:
+                conn.execute(
+                    insert(_attempts).values(
+                        delivery_id=claimed.delivery_id,
+                        attempted_at=now,
+                        status_code=outcome.status_code,
+                        duration_ms=outcome.duration_ms,
+                        error=outcome.error,
+                    )
+                )
+            if delivery is None:
+                return  # the lease ran out and another worker owns the delivery now
+            if outcome is None:
+                self._finish(conn, delivery.id, "failed", now)  # endpoint gone or disabled
+            elif outcome.succeeded:
+                self._finish(conn, delivery.id, "succeeded", now)
+                self._endpoint(conn, claimed.endpoint_id, consecutive_failures=0)
+            elif outcome.status_code == 410:
+                self._finish(conn, delivery.id, "failed", now)
+                self._endpoint(
+                    conn,
+                    claimed.endpoint_id,
+                    disabled=True,
+                    disabled_reason="The endpoint answered 410 Gone.",
+                )
+            else:
+                self._failed_attempt(conn, delivery, claimed.endpoint_id, now)
+
+    def _failed_attempt(self, conn: Connection, delivery: Any, endpoint_id: str, now: int) -> None:
+        made = delivery.attempt_count + 1
+        first = delivery.first_attempt_at or now
+        retry_at = next_attempt_at(made, first, now)
+        if retry_at is not None:
+            conn.execute(
+                update(_deliveries)
+                .where(_deliveries.c.id == delivery.id)
+                .values(
+                    attempt_count=made,
+                    first_attempt_at=first,
+                    next_attempt_at=retry_at,
+                    lease_token=None,
+                    updated_at=now,
+                )
+            )
+            return
+        self._finish(conn, delivery.id, "failed", now, attempt_count=made)
+        failures = conn.execute(
+            update(_endpoints)
+            .where(_endpoints.c.id == endpoint_id)
+            .values(consecutive_failures=_endpoints.c.consecutive_failures + 1)
+            .returning(_endpoints.c.consecutive_failures)
+        ).scalar_one()
+        if failures >= DISABLE_AFTER_FAILED_DELIVERIES:
+            self._endpoint(
+                conn,
+                endpoint_id,
+                disabled=True,
+                disabled_reason=f"{failures} consecutive deliveries failed.",
+            )
+
+    @staticmethod
+    def _finish(conn: Connection, delivery_id: str, status: str, now: int, **extra: Any) -> None:
+        values = {"status": status, "lease_token": None, "updated_at": now, **extra}
+        if status == "succeeded":
+            values["attempt_count"] = _deliveries.c.attempt_count + 1
+        conn.execute(update(_deliveries).where(_deliveries.c.id == delivery_id).values(values))
+
+    @staticmethod
+    def _endpoint(conn: Connection, endpoint_id: str, **values: Any) -> None:
+        conn.execute(update(_endpoints).where(_endpoints.c.id == endpoint_id).values(values))
+
+    # ---- network side -----------------------------------------------------------------
+
+    async def _send(self, client: httpx.AsyncClient, claimed: Claimed, now: int) -> Outcome:
+        settings = self.services.settings
+        started = time.perf_counter()
+        try:
+            # Checked again at each attempt: DNS may have changed since the URL was saved.
+            await run_in_threadpool(
+                check_target,
+                claimed.url,
+                allow_http=settings.webhooks_allow_http,
+                allow_private=settings.webhooks_allow_private,
+            )
+        except UnsafeUrl as exc:
+            return Outcome(None, 0, f"refused: url {exc}"[:500])
+        timestamp = now // SECOND
+        headers = {
+            **signing.headers(claimed.secrets, claimed.delivery_id, timestamp, claimed.body),
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+        }
+        try:
+            response = await client.post(claimed.url, content=claimed.body, headers=headers)
+        except httpx.TimeoutException:
+            return Outcome(None, _elapsed_ms(started), f"timed out after {TIMEOUT_SECONDS:g} s")
+        except httpx.HTTPError as exc:
+            return Outcome(None, _elapsed_ms(started), f"{type(exc).__name__}: {exc}"[:500])
+        status = response.status_code
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return Outcome(status, _elapsed_ms(started), error)
+
+    async def run_once(self) -> int:
+        """Attempt every delivery due now (one batch); returns how many were attempted."""
+        now = self.now()
+        claimed = await run_in_threadpool(self.claim, now)
+        if not claimed:
+            return 0
+        async with httpx.AsyncClient(
+            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=self.transport
+        ) as client:
+
+            async def attempt(item: Claimed) -> None:
+                outcome = await self._send(client, item, now) if item.usable else None
+                await run_in_threadpool(self.record, item, outcome, self.now())
+
+            await asyncio.gather(*(attempt(item) for item in claimed))
+        return len(claimed)
+
+    async def run_forever(
+        self, stop: asyncio.Event | None = None, idle_seconds: float = 0.5
+    ) -> None:
+        """Deliver until ``stop`` is set; a failing round is logged and retried."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                attempted = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed")
+                attempted = 0
+            if attempted == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
