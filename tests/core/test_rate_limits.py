@@ -132,3 +132,31 @@ def test_each_storage_enforces_the_same_limit(storage, database_url, make_key: M
         codes = [client.get(ME, headers=auth(key)).status_code for _ in range(7)]
     app.state.services.db.dispose()
     assert codes == [200] * 5 + [429] * 2
+
+
+def test_redis_storage_shares_nothing_with_memory_and_fails_closed_as_503(database_url, make_key):
+    """With Redis configured the limit lives there; if Redis is unreachable the API
+    answers 503 (never a silent free pass, never a 500) and deep health says so."""
+    from conftest import SECRET
+    from pivotal.app import create_app
+    from pivotal.config import Settings
+
+    key = make_key(rate_limit=2)
+    up = create_app(
+        Settings(
+            database_url=database_url, secret_key=SECRET, redis_url="redis://127.0.0.1:6379/15"
+        )
+    )
+    with TestClient(up, raise_server_exceptions=False) as client:
+        codes = [client.get(ME, headers=auth(key)).status_code for _ in range(3)]
+        assert client.get("/api/health/deep").json()["checks"]["redis"] == "ok"
+    up.state.services.db.dispose()
+    assert codes == [200, 200, 429]
+    down = create_app(
+        Settings(database_url=database_url, secret_key=SECRET, redis_url="redis://127.0.0.1:1/0")
+    )
+    with TestClient(down, raise_server_exceptions=False) as client:
+        assert_error(client.get(ME, headers=auth(key)), 503, "service_unavailable")
+        deep = client.get("/api/health/deep")
+        assert deep.status_code == 503 and deep.json()["checks"]["redis"].startswith("error")
+    down.state.services.db.dispose()

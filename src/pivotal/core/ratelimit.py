@@ -128,7 +128,8 @@ def make_storage(choice: str, db: Database, redis_url: str | None, workers: int)
     if choice == "redis":
         if not redis_url:
             raise ValueError("PIVOTAL_RATE_LIMIT_STORAGE=redis needs PIVOTAL_REDIS_URL")
-        return storage_from_string(redis_url)
+        # Wrapped so that an unreachable Redis surfaces as one StorageError (a 503).
+        return storage_from_string(redis_url, wrap_exceptions=True)
     if choice == "memory":
         return MemoryStorage()
     if choice == "database":

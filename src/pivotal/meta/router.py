@@ -82,10 +82,12 @@ def _check_database(services: Services) -> str:
     responses={503: {"model": DeepHealth, "description": "A dependency is failing"}},
 )
 async def deep_health(request: Request) -> Response:
-    """Readiness: checks the database (and, once configured, the other dependencies)."""
-    checks: dict[str, Any] = {
-        "database": await run_in_threadpool(_check_database, request.app.state.services)
-    }
+    """Readiness: checks the database, and Redis when it is configured."""
+    services: Services = request.app.state.services
+    checks: dict[str, Any] = {"database": await run_in_threadpool(_check_database, services)}
+    if services.settings.redis_url:
+        reachable = await run_in_threadpool(services.rate_limiter.storage.check)
+        checks["redis"] = "ok" if reachable else "error: unreachable"
     ok = all(value == "ok" for value in checks.values())
     return json_response({"status": "ok" if ok else "error", "checks": checks}, 200 if ok else 503)
 
