@@ -19,6 +19,7 @@ from pivotal.contacts.router import router as contacts_router
 from pivotal.core import handlers
 from pivotal.core.context import Services
 from pivotal.core.middleware import RequestContextMiddleware
+from pivotal.core.routing import API_PREFIX
 from pivotal.customers.router import router as customers_router
 from pivotal.db.engine import Database
 from pivotal.meta.router import authenticated as meta_authenticated
@@ -27,7 +28,6 @@ from pivotal.onboardings.router import router as onboardings_router
 from pivotal.tasks.router import router as tasks_router
 from pivotal.webhooks.router import router as webhooks_router
 
-API_PREFIX = "/api/v1"
 MAINTENANCE_INTERVAL_SECONDS = 300
 log = logging.getLogger("pivotal.maintenance")
 
@@ -76,17 +76,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=_lifespan,
     )
     app.state.services = Services(settings, db or Database(settings.database_url))
-    app.include_router(meta_public)
-    app.include_router(meta_authenticated)
     for router in (
+        meta_public,
+        meta_authenticated,
         customers_router,
         contacts_router,
         onboardings_router,
         tasks_router,
         activity_router,
+        webhooks_router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(webhooks_router, prefix=API_PREFIX)
+        app.include_router(router)
     handlers.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

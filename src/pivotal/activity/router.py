@@ -10,9 +10,9 @@ from pivotal.activity.schemas import ActivityList
 from pivotal.core.context import Ctx
 from pivotal.core.openapi import errors
 from pivotal.core.pagination import Page
-from pivotal.core.routing import route_class
+from pivotal.core.routing import API_PREFIX, route_class
 
-router = APIRouter(tags=["activity"], route_class=route_class("customers"))
+router = APIRouter(prefix=API_PREFIX, tags=["activity"], route_class=route_class("customers"))
 
 
 @router.get("/customers/{id}/activity", response_model=ActivityList, responses=errors(404))

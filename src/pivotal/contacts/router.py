@@ -10,10 +10,10 @@ from pivotal.contacts.schemas import Contact, ContactCreate, ContactList, Contac
 from pivotal.core.context import Ctx
 from pivotal.core.openapi import errors
 from pivotal.core.pagination import Page
-from pivotal.core.routing import route_class
+from pivotal.core.routing import API_PREFIX, route_class
 from pivotal.shared_schemas import Deleted
 
-router = APIRouter(tags=["contacts"], route_class=route_class("contacts"))
+router = APIRouter(prefix=API_PREFIX, tags=["contacts"], route_class=route_class("contacts"))
 
 
 @router.get("/customers/{customerId}/contacts", response_model=ContactList, responses=errors(404))

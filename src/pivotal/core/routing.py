@@ -27,6 +27,9 @@ from pivotal.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMedi
 from pivotal.core.openapi import errors
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# Each router carries the full prefix itself, so a route's path is its whole template
+# (the access log and OpenAPI both show /api/v1/customers/{id}).
+API_PREFIX = "/api/v1"
 IDEMPOTENCY_PARAMETER = {
     "name": idempotency.HEADER,
     "in": "header",

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from pivotal.core.context import Ctx
 from pivotal.core.openapi import errors
 from pivotal.core.pagination import Page
-from pivotal.core.routing import route_class
+from pivotal.core.routing import API_PREFIX, route_class
 from pivotal.customers import service
 from pivotal.customers.schemas import (
     Customer,
@@ -19,7 +19,9 @@ from pivotal.customers.schemas import (
 )
 from pivotal.shared_schemas import Deleted
 
-router = APIRouter(prefix="/customers", tags=["customers"], route_class=route_class("customers"))
+router = APIRouter(
+    prefix=f"{API_PREFIX}/customers", tags=["customers"], route_class=route_class("customers")
+)
 
 
 @router.get("", response_model=CustomerList, responses=errors())

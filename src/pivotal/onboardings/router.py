@@ -8,7 +8,7 @@ from starlette.responses import Response
 from pivotal.core.context import Ctx
 from pivotal.core.openapi import errors
 from pivotal.core.pagination import Page
-from pivotal.core.routing import route_class
+from pivotal.core.routing import API_PREFIX, route_class
 from pivotal.onboardings import service
 from pivotal.onboardings.schemas import (
     Onboarding,
@@ -21,7 +21,7 @@ from pivotal.onboardings.schemas import (
 )
 from pivotal.shared_schemas import Deleted
 
-router = APIRouter(tags=["onboardings"], route_class=route_class("onboardings"))
+router = APIRouter(prefix=API_PREFIX, tags=["onboardings"], route_class=route_class("onboardings"))
 
 
 @router.get("/onboardings", response_model=OnboardingList, responses=errors())

@@ -8,12 +8,12 @@ from starlette.responses import Response
 from pivotal.core.context import Ctx
 from pivotal.core.openapi import errors
 from pivotal.core.pagination import Page
-from pivotal.core.routing import route_class
+from pivotal.core.routing import API_PREFIX, route_class
 from pivotal.shared_schemas import Deleted
 from pivotal.tasks import service
 from pivotal.tasks.schemas import Task, TaskCreate, TaskList, TaskUpdate
 
-router = APIRouter(tags=["tasks"], route_class=route_class("tasks"))
+router = APIRouter(prefix=API_PREFIX, tags=["tasks"], route_class=route_class("tasks"))
 
 
 @router.get("/onboardings/{id}/tasks", response_model=TaskList, responses=errors(404))

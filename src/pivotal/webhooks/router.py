@@ -12,7 +12,7 @@ from pivotal.core.context import Ctx
 from pivotal.core.errors import InvalidRequest
 from pivotal.core.openapi import errors
 from pivotal.core.pagination import Page
-from pivotal.core.routing import route_class
+from pivotal.core.routing import API_PREFIX, route_class
 from pivotal.webhooks import service
 from pivotal.webhooks.schemas import (
     DeletedEndpoint,
@@ -26,7 +26,7 @@ from pivotal.webhooks.schemas import (
     WebhookEndpointList,
 )
 
-router = APIRouter(tags=["webhooks"], route_class=route_class("webhooks"))
+router = APIRouter(prefix=API_PREFIX, tags=["webhooks"], route_class=route_class("webhooks"))
 
 
 @router.post(
