@@ -130,3 +130,31 @@ def test_console_entry_point_runs(database_url: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+def test_integrations_set_and_list_never_show_a_whole_secret(pivotal) -> None:  # type: ignore[no-untyped-def]
+    pivotal("workspaces", "create", "--name", "Acme", "--slug", "acme")
+    assert (
+        pivotal(
+            "integrations", "set", "slack", "--workspace", "acme", "--token", "xoxb-1234567890"
+        ).exit_code
+        == 0
+    )
+    resend = pivotal(
+        "integrations", "set", "resend", "--workspace", "acme",
+        "--api-key", "re_abcdefghij", "--from", "hi@acme.io", "--json",
+    )  # fmt: skip
+    assert json.loads(resend.stdout) == {
+        "service": "resend",
+        "api_key": "…ghij",
+        "from": "hi@acme.io",
+    }
+    listed = pivotal("integrations", "list", "--workspace", "acme", "--json")
+    assert "xoxb-1234567890" not in listed.stdout and "re_abcdefghij" not in listed.stdout
+    assert json.loads(listed.stdout) == [
+        {"service": "slack", "token": "…7890"},
+        {"service": "resend", "api_key": "…ghij", "from": "hi@acme.io"},
+        {"service": "hubspot", "configured": False},
+    ]
+    missing = pivotal("integrations", "set", "resend", "--workspace", "acme", "--api-key", "k")
+    assert missing.exit_code == 1 and missing.stderr.startswith("error: resend needs --from")

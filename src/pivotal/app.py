@@ -52,9 +52,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(_maintenance(services))]
     stop = asyncio.Event()
     if services.settings.run_worker:
-        from pivotal.webhooks.delivery import DeliveryWorker
+        from pivotal.workers import run_workers
 
-        tasks.append(asyncio.create_task(DeliveryWorker(services).run_forever(stop)))
+        tasks.append(asyncio.create_task(run_workers(services, stop)))
     try:
         yield
     finally:

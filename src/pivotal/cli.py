@@ -34,6 +34,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(keys_app, name="keys")
+integrations_app = typer.Typer(help="Slack, Resend and HubSpot settings.", no_args_is_help=True)
+app.add_typer(integrations_app, name="integrations")
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -130,12 +132,13 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run only the webhook delivery worker (several may share one PostgreSQL queue)."""
+    """Run only the workers: webhook deliveries and integration jobs (several may share
+    one PostgreSQL queue)."""
     import asyncio
     import signal
 
     from pivotal.core.context import Services
-    from pivotal.webhooks.delivery import DeliveryWorker
+    from pivotal.workers import run_workers
 
     settings = Settings.from_env()
     try:
@@ -150,7 +153,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await DeliveryWorker(services).run_forever(stop)
+        await run_workers(services, stop)
 
     try:
         asyncio.run(run())
@@ -251,6 +254,56 @@ def keys_revoke(
 
     row = _run(lambda conn, _key: service.revoke_key(conn, key_id_or_prefix))
     typer.echo(f"revoked {row['id']} ({row['prefix']}) at {row['revoked_at']}")
+
+
+@integrations_app.command("set")
+def integrations_set(
+    service: Annotated[str, typer.Argument(help="slack, resend or hubspot.")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    token: Annotated[str | None, typer.Option(help="Slack bot token or HubSpot token.")] = None,
+    api_key: Annotated[str | None, typer.Option(help="Resend API key.")] = None,
+    sender: Annotated[str | None, typer.Option("--from", help="Resend sender address.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Store a service's credentials, sealed with the server secret."""
+    from pivotal.integrations import service as integrations
+    from pivotal.workspaces import service as workspaces
+
+    given = {"token": token, "api_key": api_key, "from": sender}
+    config = {k: v for k, v in given.items() if v is not None}
+
+    def work(conn: Connection, secret_key: bytes) -> dict[str, Any]:
+        found = workspaces.find_workspace(conn, workspace)
+        return integrations.set_config(conn, secret_key, found.id, service, config)
+
+    shown = _run(work)
+    if json:
+        _print_json(shown)
+    else:
+        details = ", ".join(f"{k}={v}" for k, v in shown.items() if k != "service")
+        typer.echo(f"{service} configured for {workspace}: {details}")
+
+
+@integrations_app.command("list")
+def integrations_list(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show each service's settings; secrets only by their last 4 characters."""
+    from pivotal.integrations import service as integrations
+    from pivotal.workspaces import service as workspaces
+
+    def work(conn: Connection, secret_key: bytes) -> list[dict[str, Any]]:
+        found = workspaces.find_workspace(conn, workspace)
+        return integrations.list_configs(conn, secret_key, found.id)
+
+    rows = _run(work)
+    if json:
+        _print_json(rows)
+        return
+    for row in rows:
+        details = ", ".join(f"{k}={v}" for k, v in row.items() if k != "service")
+        typer.echo(f"{row['service']:<8} {details}")
 
 
 @app.command("quickstart", hidden=True)

@@ -31,6 +31,9 @@ class Settings:
     run_worker: bool = False
     webhooks_allow_http: bool = False
     webhooks_allow_private: bool = False
+    slack_api_url: str = "https://slack.com/api"
+    resend_api_url: str = "https://api.resend.com"
+    hubspot_api_url: str = "https://api.hubapi.com"
     # Bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
 
@@ -47,6 +50,9 @@ class Settings:
             "run_worker": env.get("PIVOTAL_RUN_WORKER") or "0",
             "webhooks_allow_http": env.get("PIVOTAL_WEBHOOKS_ALLOW_HTTP") or "0",
             "webhooks_allow_private": env.get("PIVOTAL_WEBHOOKS_ALLOW_PRIVATE") or "0",
+            "slack_api_url": env.get("PIVOTAL_SLACK_API_URL") or cls.slack_api_url,
+            "resend_api_url": env.get("PIVOTAL_RESEND_API_URL") or cls.resend_api_url,
+            "hubspot_api_url": env.get("PIVOTAL_HUBSPOT_API_URL") or cls.hubspot_api_url,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -59,6 +65,9 @@ class Settings:
             run_worker=_flag(values["run_worker"]),
             webhooks_allow_http=_flag(values["webhooks_allow_http"]),
             webhooks_allow_private=_flag(values["webhooks_allow_private"]),
+            slack_api_url=(values["slack_api_url"] or cls.slack_api_url).rstrip("/"),
+            resend_api_url=(values["resend_api_url"] or cls.resend_api_url).rstrip("/"),
+            hubspot_api_url=(values["hubspot_api_url"] or cls.hubspot_api_url).rstrip("/"),
         )
 
 

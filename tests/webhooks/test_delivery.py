@@ -11,9 +11,8 @@ import standardwebhooks
 import svix.webhooks
 from sqlalchemy import func, select, update
 
-from pivotal.core import clock
+from pivotal.core import clock, queue
 from pivotal.db import tables
-from pivotal.webhooks import delivery
 from pivotal.webhooks.delivery import DeliveryWorker
 from support import assert_error, auth
 from webhooks.test_endpoints import make_endpoint
@@ -196,8 +195,8 @@ def test_full_retry_schedule_then_failed(api, app, receiver, clock_now):
     assert listed["status"] == "failed" and listed["next_attempt_at"] is None
     assert len(listed["attempts"]) == len(attempt_times) == 8 == len(receiver.received)
     gaps = [b - a for a, b in itertools.pairwise(attempt_times)]
-    assert gaps[:6] == list(delivery.RETRY_DELAYS_US)
-    assert attempt_times[-1] - attempt_times[0] == delivery.LAST_ATTEMPT_AFTER_US
+    assert gaps[:6] == list(queue.RETRY_DELAYS_US)
+    assert attempt_times[-1] - attempt_times[0] == queue.LAST_ATTEMPT_AFTER_US
     assert attempt_times[0] == start
     assert all(a["status_code"] == 500 and a["error"] == "HTTP 500" for a in listed["attempts"])
     assert api.get(f"/api/v1/webhook_endpoints/{endpoint['id']}").json()["disabled"] is False

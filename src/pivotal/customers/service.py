@@ -18,6 +18,7 @@ from pivotal.core.lookup import ref_condition
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers.schemas import CustomerCreate, CustomerUpdate
 from pivotal.db import tables
+from pivotal.integrations import service as integrations
 from pivotal.webhooks import events
 
 customers = tables.customers
@@ -147,6 +148,7 @@ def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
     )
     if customer["status"] in STATUS_EVENTS:
         events.emit(tx, STATUS_EVENTS[customer["status"]], customer)
+    integrations.on_customer_change(tx, customer, None)
     return customer
 
 
@@ -180,6 +182,7 @@ def update_customer(tx: Tx, ref: str, data: CustomerUpdate) -> dict[str, Any]:
         target_id=row.id,
         changes=changes,
     )
+    integrations.on_customer_change(tx, after, set(changes))
     return after
 
 

@@ -329,3 +329,38 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
     Index("ix_webhook_attempts_delivery", "delivery_id", "attempted_at"),
 )
+
+# Per-workspace integration credentials (Slack bot token, Resend key and sender, HubSpot
+# token), sealed with the server secret like webhook secrets.
+integration_settings = Table(
+    "integration_settings",
+    metadata,
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
+    Column("service", String(16), primary_key=True),
+    Column("config", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Side effects of changes (SPEC §9), enqueued in the change's transaction and run after
+# commit by the same kind of leased queue as webhook deliveries.
+integration_jobs = Table(
+    "integration_jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("customer_id", String(40), ForeignKey("customers.id"), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(40), nullable=False),
+    Column("service", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt_count", Integer, nullable=False),
+    Column("first_attempt_at", BigInteger, nullable=True),
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("lease_token", String(40), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_integration_jobs_due", "status", "next_attempt_at"),
+)

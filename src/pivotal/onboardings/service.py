@@ -15,6 +15,7 @@ from pivotal.core.lookup import ref_condition
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
+from pivotal.integrations import service as integrations
 from pivotal.onboardings.schemas import OnboardingCreate, OnboardingUpdate
 from pivotal.webhooks import events
 
@@ -245,6 +246,8 @@ def _record_phase_change(tx: Tx, row: Row[Any], after: dict[str, Any], old: str)
     events.emit(tx, "onboarding.phase_changed", after, {"phase": old})
     if new in PHASE_EVENTS:
         events.emit(tx, PHASE_EVENTS[new], after, {"phase": old})
+    if new == "launch":
+        integrations.on_launch(tx, after, customers_service.find(tx, row.customer_id))
 
 
 def _record_state_change(tx: Tx, after: dict[str, Any], old: str) -> None:

@@ -1,19 +1,11 @@
-"""The delivery worker (SPEC §8.3): claims due deliveries, signs and POSTs them, records
-every attempt, and schedules retries.
-
-Work lives in the database, so it survives restarts: a delivery is claimed by moving its
-``next_attempt_at`` forward by a lease inside a short transaction (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL, so several workers share the queue; SQLite has one writer), then
-sent outside any transaction. A worker that dies mid-attempt leaves the lease to expire
-and the delivery is attempted again: at least once, never twice at the same time.
+"""The delivery worker (SPEC §8.3): claims due deliveries from the durable queue
+(core/queue.py), signs and POSTs them, records every attempt, and schedules retries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +15,7 @@ import httpx
 from sqlalchemy import Connection, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
-from pivotal.core import clock
+from pivotal.core import clock, queue
 from pivotal.core.context import Services
 from pivotal.db import tables
 from pivotal.webhooks import signing
@@ -32,16 +24,7 @@ from pivotal.webhooks.urls import UnsafeUrl, check_target
 
 log = logging.getLogger("pivotal.webhooks")
 
-SECOND = clock.MICROS_PER_SECOND
-MINUTE = 60 * SECOND
-HOUR = 60 * MINUTE
-# Waits after each failed attempt; then one last attempt 24 h after the first.
-RETRY_DELAYS_US = (5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR)
-LAST_ATTEMPT_AFTER_US = 24 * HOUR
-MAX_ATTEMPTS = len(RETRY_DELAYS_US) + 2
 TIMEOUT_SECONDS = 10.0
-# Longer than an attempt can take (the timeout), so no two workers overlap on one row.
-LEASE_US = 20 * SECOND
 DISABLE_AFTER_FAILED_DELIVERIES = 100
 BATCH_SIZE = 20
 USER_AGENT = "Pivotal-Webhooks/1"
@@ -74,15 +57,6 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def next_attempt_at(attempts_made: int, first_attempt_at: int, now: int) -> int | None:
-    """When to try again after ``attempts_made`` failed attempts; None means give up."""
-    if attempts_made <= len(RETRY_DELAYS_US):
-        return now + RETRY_DELAYS_US[attempts_made - 1]
-    if attempts_made == len(RETRY_DELAYS_US) + 1:
-        return max(now, first_attempt_at + LAST_ATTEMPT_AFTER_US)
-    return None
-
-
 class DeliveryWorker:
     """Delivers due webhooks. ``now`` is injectable so tests can run the whole schedule."""
 
@@ -100,24 +74,10 @@ class DeliveryWorker:
     # ---- database side (runs in a thread) -------------------------------------------
 
     def claim(self, now: int, limit: int = BATCH_SIZE) -> list[Claimed]:
-        db = self.services.db
-        token = secrets.token_hex(8)
-        with db.transaction(write=True) as conn:
-            due = (
-                select(_deliveries.c.id)
-                .where(_deliveries.c.status == "pending", _deliveries.c.next_attempt_at <= now)
-                .order_by(_deliveries.c.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            ids = list(conn.execute(due).scalars())
+        with self.services.db.transaction(write=True) as conn:
+            ids, token = queue.claim_due(conn, _deliveries, now, limit)
             if not ids:
                 return []
-            conn.execute(
-                update(_deliveries)
-                .where(_deliveries.c.id.in_(ids))
-                .values(next_attempt_at=now + LEASE_US, lease_token=token)
-            )
             rows = conn.execute(
                 select(
                     _deliveries.c.id,
@@ -188,7 +148,7 @@ class DeliveryWorker:
     def _failed_attempt(self, conn: Connection, delivery: Any, endpoint_id: str, now: int) -> None:
         made = delivery.attempt_count + 1
         first = delivery.first_attempt_at or now
-        retry_at = next_attempt_at(made, first, now)
+        retry_at = queue.next_attempt_at(made, first, now)
         if retry_at is not None:
             conn.execute(
                 update(_deliveries)
@@ -243,7 +203,7 @@ class DeliveryWorker:
             )
         except UnsafeUrl as exc:
             return Outcome(None, 0, f"refused: url {exc}"[:500])
-        timestamp = now // SECOND
+        timestamp = now // clock.MICROS_PER_SECOND
         headers = {
             **signing.headers(claimed.secrets, claimed.delivery_id, timestamp, claimed.body),
             "content-type": "application/json",
@@ -276,20 +236,9 @@ class DeliveryWorker:
             await asyncio.gather(*(attempt(item) for item in claimed))
         return len(claimed)
 
-    async def run_forever(
-        self, stop: asyncio.Event | None = None, idle_seconds: float = 0.5
-    ) -> None:
-        """Deliver until ``stop`` is set; a failing round is logged and retried."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                attempted = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed")
-                attempted = 0
-            if attempted == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set."""
+        await queue.run_forever(self.run_once, stop)
 
 
 def _elapsed_ms(started: float) -> int:

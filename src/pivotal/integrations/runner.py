@@ -1,0 +1,185 @@
+"""Runs integration jobs after commit, from the durable queue (core/queue.py), with the
+webhook retry schedule; a service's Retry-After is honoured. The final outcome of each
+job, sent or failed with its reason, lands in the customer's activity."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import select, update
+from starlette.concurrency import run_in_threadpool
+
+from pivotal.core import clock, queue
+from pivotal.core.context import Actor, Services, Tx
+from pivotal.db import tables
+from pivotal.integrations import clients
+from pivotal.integrations.service import hubspot_properties, load_config, record_outcome
+
+TIMEOUT_SECONDS = 10.0
+BATCH_SIZE = 20
+SYSTEM_ACTOR = Actor(name="Pivotal integrations", type="system", livemode=True)
+_jobs = tables.integration_jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    lease_token: str
+    workspace_id: str
+    customer_id: str
+    target_type: str
+    target_id: str
+    service: str
+    action: str
+    payload: dict[str, Any]
+    config: dict[str, str] | None
+
+
+class IntegrationRunner:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        now: Callable[[], int] = clock.now_us,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.services = services
+        self.now = now
+        self.transport = transport
+
+    def claim(self, now: int) -> list[Job]:
+        server_secret = self.services.secret_key
+        with self.services.db.transaction(write=True) as conn:
+            ids, token = queue.claim_due(conn, _jobs, now, BATCH_SIZE)
+            if not ids:
+                return []
+            rows = conn.execute(select(_jobs).where(_jobs.c.id.in_(ids))).all()
+            payloads = {row.id: orjson.loads(row.payload) for row in rows}
+            for row in rows:
+                if row.service == "hubspot":
+                    # Pushed as the customer is now, not as it was when the job was queued:
+                    # jobs may run in any order, and the last one must not push stale data.
+                    current = conn.execute(
+                        select(tables.customers).where(tables.customers.c.id == row.customer_id)
+                    ).one()
+                    payloads[row.id]["properties"] = hubspot_properties(current._mapping)
+            return [
+                Job(
+                    id=row.id,
+                    lease_token=token,
+                    workspace_id=row.workspace_id,
+                    customer_id=row.customer_id,
+                    target_type=row.target_type,
+                    target_id=row.target_id,
+                    service=row.service,
+                    action=row.action,
+                    payload=payloads[row.id],
+                    config=load_config(conn, server_secret, row.workspace_id, row.service),
+                )
+                for row in rows
+            ]
+
+    async def _perform(self, client: httpx.AsyncClient, job: Job) -> clients.Result:
+        if job.config is None:
+            return clients.Result(False, f"{job.service} is no longer configured", permanent=True)
+        settings, payload, config = self.services.settings, job.payload, job.config
+        try:
+            if job.service == "slack":
+                return await clients.slack_post_message(
+                    client,
+                    settings.slack_api_url,
+                    config["token"],
+                    payload["channel"],
+                    payload["text"],
+                )
+            if job.service == "resend":
+                return await clients.resend_send_email(
+                    client,
+                    settings.resend_api_url,
+                    config["api_key"],
+                    config["from"],
+                    payload["to"],
+                    payload["subject"],
+                    payload["html"],
+                )
+            return await clients.hubspot_update_company(
+                client,
+                settings.hubspot_api_url,
+                config["token"],
+                payload["company_id"],
+                payload["properties"],
+            )
+        except httpx.TimeoutException:
+            return clients.Result(False, f"timed out after {TIMEOUT_SECONDS:g} s")
+        except httpx.HTTPError as exc:
+            return clients.Result(False, f"{type(exc).__name__}: {exc}"[:500])
+
+    def record(self, job: Job, result: clients.Result, now: int) -> None:
+        with self.services.db.transaction(write=True) as conn:
+            row = conn.execute(
+                select(_jobs).where(_jobs.c.id == job.id, _jobs.c.lease_token == job.lease_token)
+            ).first()
+            if row is None:
+                return  # the lease ran out and another worker owns the job now
+            made = row.attempt_count + 1
+            first = row.first_attempt_at or now
+            retry_at = None
+            if not result.ok and not result.permanent:
+                retry_at = queue.next_attempt_at(made, first, now)
+                if retry_at is not None and result.retry_after is not None:
+                    wait = int(result.retry_after * clock.MICROS_PER_SECOND)
+                    retry_at = max(retry_at, now + wait)
+            values: dict[str, Any] = {
+                "attempt_count": made,
+                "first_attempt_at": first,
+                "lease_token": None,
+                "last_error": result.error,
+                "updated_at": now,
+            }
+            if retry_at is not None:
+                conn.execute(
+                    update(_jobs)
+                    .where(_jobs.c.id == job.id)
+                    .values(next_attempt_at=retry_at, **values)
+                )
+                return
+            status = "succeeded" if result.ok else "failed"
+            conn.execute(
+                update(_jobs)
+                .where(_jobs.c.id == job.id)
+                .values(status=status, next_attempt_at=None, **values)
+            )
+            record_outcome(
+                Tx(conn, job.workspace_id, SYSTEM_ACTOR, now),
+                customer_id=job.customer_id,
+                target_type=job.target_type,
+                target_id=job.target_id,
+                service=job.service,
+                action=job.action,
+                outcome="sent" if result.ok else "failed",
+                reason=result.error,
+            )
+
+    async def run_once(self) -> int:
+        """Perform every job due now (one batch); returns how many were attempted."""
+        jobs = await run_in_threadpool(self.claim, self.now())
+        if not jobs:
+            return 0
+        async with httpx.AsyncClient(
+            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=self.transport
+        ) as client:
+
+            async def attempt(job: Job) -> None:
+                result = await self._perform(client, job)
+                await run_in_threadpool(self.record, job, result, self.now())
+
+            await asyncio.gather(*(attempt(job) for job in jobs))
+        return len(jobs)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        await queue.run_forever(self.run_once, stop)
