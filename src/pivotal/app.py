@@ -49,6 +49,9 @@ async def _maintenance(services: Services) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
+    # Here, not only in the CLI: `serve --workers N` starts fresh processes, and each
+    # must write its own access lines (a no-op where logging is already set up).
+    logging.basicConfig(level=services.settings.log_level, format="%(message)s")
     tasks = [asyncio.create_task(_maintenance(services))]
     stop = asyncio.Event()
     if services.settings.run_worker:

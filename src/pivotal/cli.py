@@ -115,9 +115,8 @@ def serve(
     except Exception as exc:
         fail(f"cannot open the database {_safe_url(settings.database_url)}: {_reason(exc)}")
     logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stderr)
-    # Read by every process's Settings: several processes must share rate-limit state,
-    # and each runs a delivery worker (they share the queue) unless told not to.
-    os.environ["PIVOTAL_WORKERS"] = str(workers)
+    # Read by every process's Settings: each runs the workers (they share the queues)
+    # unless told not to.
     os.environ["PIVOTAL_RUN_WORKER"] = "0" if no_worker else "1"
     uvicorn.run(
         "pivotal.app:create_app",

@@ -22,10 +22,8 @@ class Settings:
     redis_url: str | None = None
     secret_key: str | None = None
     log_level: str = "INFO"
-    # auto | memory | database | redis (see core/ratelimit.py for what auto picks)
+    # auto (Redis when configured, else the database) | memory | database | redis
     rate_limit_storage: str = "auto"
-    # Server processes sharing this configuration (set by `pivotal serve --workers`).
-    workers: int = 1
     # Whether this process also runs the delivery worker (`pivotal serve` without
     # --no-worker); tests drive the worker themselves.
     run_worker: bool = False
@@ -46,7 +44,6 @@ class Settings:
             "secret_key": env.get("PIVOTAL_SECRET_KEY") or None,
             "log_level": env.get("PIVOTAL_LOG_LEVEL") or "INFO",
             "rate_limit_storage": env.get("PIVOTAL_RATE_LIMIT_STORAGE") or "auto",
-            "workers": env.get("PIVOTAL_WORKERS") or "1",
             "run_worker": env.get("PIVOTAL_RUN_WORKER") or "0",
             "webhooks_allow_http": env.get("PIVOTAL_WEBHOOKS_ALLOW_HTTP") or "0",
             "webhooks_allow_private": env.get("PIVOTAL_WEBHOOKS_ALLOW_PRIVATE") or "0",
@@ -61,7 +58,6 @@ class Settings:
             secret_key=values["secret_key"],
             log_level=(values["log_level"] or "INFO").upper(),
             rate_limit_storage=(values["rate_limit_storage"] or "auto").lower(),
-            workers=int(values["workers"] or 1),
             run_worker=_flag(values["run_worker"]),
             webhooks_allow_http=_flag(values["webhooks_allow_http"]),
             webhooks_allow_private=_flag(values["webhooks_allow_private"]),

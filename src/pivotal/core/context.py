@@ -53,7 +53,7 @@ class Services:
         self._secret_key: bytes | None = None
         self._lock = threading.Lock()
         self.rate_limiter = RateLimiter(
-            make_storage(settings.rate_limit_storage, db, settings.redis_url, settings.workers)
+            make_storage(settings.rate_limit_storage, db, settings.redis_url)
         )
 
     @property
@@ -126,7 +126,8 @@ class RequestContext:
         with self.services.db.transaction(write=True) as conn:
             tx = self._tx(conn)
             if request is not None:
-                stored = idempotency.claim(conn, tx.workspace_id, request, tx.now)
+                secret = self.services.secret_key
+                stored = idempotency.claim(conn, tx.workspace_id, request, tx.now, secret)
                 if stored is not None:
                     return Response(
                         stored.body,
@@ -137,7 +138,7 @@ class RequestContext:
             body = orjson.dumps(fn(tx))
             if request is not None:
                 result = idempotency.StoredResult(status_code, body)
-                idempotency.store(conn, tx.workspace_id, request, result, tx.now)
+                idempotency.store(conn, tx.workspace_id, request, result, tx.now, secret)
         return Response(body, status_code, media_type=JSON_MEDIA_TYPE)
 
 

@@ -14,9 +14,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, insert, select, text
 
-from pivotal.core import clock
+from pivotal.core import clock, crypto
 from pivotal.core.errors import Conflict, InvalidRequest
 from pivotal.db import tables
 
@@ -54,14 +55,15 @@ def parse_header(value: str | None) -> str | None:
 
 def request_hash(parsed_body: Any) -> str:
     """A hash of the canonical body: the same JSON with other key order or spacing matches."""
-    # The stdlib, not orjson: bodies may carry integers beyond 64 bits (then refused by
-    # validation, but hashed first).
-    canonical = (
-        json.dumps(parsed_body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        if parsed_body
-        else ""
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    if not parsed_body:
+        return hashlib.sha256(b"").hexdigest()
+    try:
+        canonical = orjson.dumps(parsed_body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        # Integers beyond 64 bits (refused later by validation, but hashed first).
+        text = json.dumps(parsed_body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = text.encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _lock_id(workspace_id: str, request: IdempotentRequest) -> int:
@@ -81,7 +83,7 @@ def _where(workspace_id: str, request: IdempotentRequest) -> Any:
 
 
 def claim(
-    conn: Connection, workspace_id: str, request: IdempotentRequest, now: int
+    conn: Connection, workspace_id: str, request: IdempotentRequest, now: int, secret: bytes
 ) -> StoredResult | None:
     """Own the key for this transaction; return the stored result to replay, if any."""
     if conn.dialect.name == "postgresql":
@@ -109,7 +111,7 @@ def claim(
             "idempotency_key_reused",
             "This Idempotency-Key was already used with a different request body.",
         )
-    return StoredResult(status_code=row.status_code, body=row.body.encode())
+    return StoredResult(status_code=row.status_code, body=crypto.unseal(secret, row.body).encode())
 
 
 def store(
@@ -118,7 +120,9 @@ def store(
     request: IdempotentRequest,
     result: StoredResult,
     now: int,
+    secret: bytes,
 ) -> None:
+    """Store the result, sealed: a body may hold a one-time secret (webhook endpoints)."""
     conn.execute(
         insert(_keys).values(
             workspace_id=workspace_id,
@@ -127,7 +131,7 @@ def store(
             key=request.key,
             request_hash=request.request_hash,
             status_code=result.status_code,
-            body=result.body.decode(),
+            body=crypto.seal(secret, result.body.decode()),
             created_at=now,
         )
     )

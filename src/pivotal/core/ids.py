@@ -8,6 +8,7 @@ import string
 _ALPHABET = string.ascii_lowercase + string.digits
 _LETTERS = string.ascii_lowercase
 MAX_DISPLAY_ID = 2**63 - 1
+MAX_REF_LENGTH = 64
 
 
 def cuid() -> str:
@@ -25,6 +26,11 @@ def prefixed(prefix: str) -> str:
     return f"{prefix}_{cuid()}"
 
 
+def storable(value: str) -> bool:
+    """Whether ``value`` could be an id at all: PostgreSQL refuses NUL in text."""
+    return "\x00" not in value and len(value) <= MAX_REF_LENGTH
+
+
 def parse_ref(ref: str) -> tuple[str, str | int] | None:
     """Classify a path reference: ("display_id", n) for digits, ("id", ref) otherwise.
 
@@ -33,6 +39,8 @@ def parse_ref(ref: str) -> tuple[str, str | int] | None:
     """
     if "\x00" in ref:
         return None  # no stored id has one, and PostgreSQL refuses it in a text parameter
+    if len(ref) > MAX_REF_LENGTH:
+        return None  # longer than any id or display id (and than the columns that hold paths)
     if ref.isascii() and ref.isdigit():
         number = int(ref)
         if number < 1 or number > MAX_DISPLAY_ID:

@@ -17,7 +17,7 @@ error_log = logging.getLogger("pivotal.error")
 
 
 def valid_request_id(value: str) -> bool:
-    return 1 <= len(value) <= 128 and all(33 <= ord(ch) <= 126 for ch in value)
+    return 1 <= len(value) <= 128 and all(32 <= ord(ch) <= 126 for ch in value)
 
 
 def new_request_id() -> str:

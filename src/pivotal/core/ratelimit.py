@@ -1,9 +1,9 @@
 """Per-key rate limits (SPEC §6): a 60-second moving window through the ``limits`` library.
 
-Storage is chosen once per process: Redis when ``PIVOTAL_REDIS_URL`` is set; otherwise
-the database whenever several processes may share it (PostgreSQL, or SQLite served by
-several workers); memory only for a single SQLite process. One algorithm throughout:
-``MovingWindowRateLimiter``.
+Storage is chosen once per process: Redis when ``PIVOTAL_REDIS_URL`` is set, otherwise
+the database, so every process sharing it shares each key's budget; memory only when
+``PIVOTAL_RATE_LIMIT_STORAGE=memory`` says this process is alone. One algorithm
+throughout: ``MovingWindowRateLimiter``.
 """
 
 from __future__ import annotations
@@ -116,15 +116,12 @@ def prune_database_hits(db: Database) -> None:
         conn.execute(delete(_hits).where(_hits.c.at_us < horizon))
 
 
-def make_storage(choice: str, db: Database, redis_url: str | None, workers: int) -> Any:
+def make_storage(choice: str, db: Database, redis_url: str | None) -> Any:
     """The storage for ``choice`` (auto, memory, database, redis)."""
     if choice == "auto":
-        if redis_url:
-            choice = "redis"
-        elif db.is_sqlite and workers <= 1:
-            choice = "memory"
-        else:
-            choice = "database"
+        # Memory only when asked for: a server cannot know whether another process
+        # (a second `serve`, granian workers) shares its database.
+        choice = "redis" if redis_url else "database"
     if choice == "redis":
         if not redis_url:
             raise ValueError("PIVOTAL_RATE_LIMIT_STORAGE=redis needs PIVOTAL_REDIS_URL")

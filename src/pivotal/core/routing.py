@@ -41,6 +41,25 @@ IDEMPOTENCY_PARAMETER = {
 
 
 _LONG_DIGIT_RUN = re.compile(rb"\d{19,}")
+# Far beyond any real payload; keeps every later step (hashing, storing) clear of the
+# recursion limits of the libraries that walk it.
+MAX_JSON_DEPTH = 64
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def reject_nul_in_query(request: Request) -> None:
@@ -87,10 +106,14 @@ async def read_json_body(request: Request, limit: int) -> None:
                 # orjson turns integers beyond 64 bits into floats; the stdlib keeps them
                 # exact, so "too big" is reported as too big rather than as a wrong type.
                 parsed = json.loads(body)
-        except (orjson.JSONDecodeError, ValueError) as exc:
+        except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
             raise InvalidRequest("invalid_json", "The request body is not valid JSON.") from exc
         if not isinstance(parsed, dict):
             raise InvalidRequest("invalid_json", "The request body must be a JSON object.")
+        if _nested_deeper_than(parsed, MAX_JSON_DEPTH):
+            raise InvalidRequest(
+                "invalid_json", f"The request body is nested deeper than {MAX_JSON_DEPTH} levels."
+            )
     # Hand the parsed body to FastAPI: Starlette's Request caches both attributes, and
     # FastAPI parses JSON only for a JSON content type, which the body now has.
     request._body = body

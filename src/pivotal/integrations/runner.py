@@ -5,6 +5,7 @@ job, sent or failed with its reason, lands in the customer's activity."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from pivotal.integrations import clients
 from pivotal.integrations.service import hubspot_properties, load_config, record_outcome
 
 TIMEOUT_SECONDS = 10.0
+log = logging.getLogger("pivotal.integrations")
 BATCH_SIZE = 20
 SYSTEM_ACTOR = Actor(name="Pivotal integrations", type="system", livemode=True)
 _jobs = tables.integration_jobs
@@ -89,35 +91,46 @@ class IntegrationRunner:
             return clients.Result(False, f"{job.service} is no longer configured", permanent=True)
         settings, payload, config = self.services.settings, job.payload, job.config
         try:
-            if job.service == "slack":
-                return await clients.slack_post_message(
-                    client,
-                    settings.slack_api_url,
-                    config["token"],
-                    payload["channel"],
-                    payload["text"],
-                )
-            if job.service == "resend":
-                return await clients.resend_send_email(
-                    client,
-                    settings.resend_api_url,
-                    config["api_key"],
-                    config["from"],
-                    payload["to"],
-                    payload["subject"],
-                    payload["html"],
-                )
-            return await clients.hubspot_update_company(
-                client,
-                settings.hubspot_api_url,
-                config["token"],
-                payload["company_id"],
-                payload["properties"],
-            )
-        except httpx.TimeoutException:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                return await self._call(client, job.service, settings, payload, config)
+        except TimeoutError:
             return clients.Result(False, f"timed out after {TIMEOUT_SECONDS:g} s")
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure is a failed attempt, never a crash
             return clients.Result(False, f"{type(exc).__name__}: {exc}"[:500])
+
+    @staticmethod
+    async def _call(  # one request to the service, shaped as it documents it
+        client: httpx.AsyncClient,
+        service: str,
+        settings: Any,
+        payload: dict[str, Any],
+        config: dict[str, str],
+    ) -> clients.Result:
+        if service == "slack":
+            return await clients.slack_post_message(
+                client,
+                settings.slack_api_url,
+                config["token"],
+                payload["channel"],
+                payload["text"],
+            )
+        if service == "resend":
+            return await clients.resend_send_email(
+                client,
+                settings.resend_api_url,
+                config["api_key"],
+                config["from"],
+                payload["to"],
+                payload["subject"],
+                payload["html"],
+            )
+        return await clients.hubspot_update_company(
+            client,
+            settings.hubspot_api_url,
+            config["token"],
+            payload["company_id"],
+            payload["properties"],
+        )
 
     def record(self, job: Job, result: clients.Result, now: int) -> None:
         with self.services.db.transaction(write=True) as conn:
@@ -178,7 +191,11 @@ class IntegrationRunner:
                 result = await self._perform(client, job)
                 await run_in_threadpool(self.record, job, result, self.now())
 
-            await asyncio.gather(*(attempt(job) for job in jobs))
+            results = await asyncio.gather(*(attempt(job) for job in jobs), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                # The lease runs out and the job is attempted again.
+                log.error("recording an integration job failed", exc_info=result)
         return len(jobs)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -20,7 +20,7 @@ from pivotal.core.context import Services
 from pivotal.db import tables
 from pivotal.webhooks import signing
 from pivotal.webhooks.service import active_secrets
-from pivotal.webhooks.urls import UnsafeUrl, check_target
+from pivotal.webhooks.urls import PinnedTransport, UnsafeUrl, check_target
 
 log = logging.getLogger("pivotal.webhooks")
 
@@ -192,14 +192,12 @@ class DeliveryWorker:
 
     async def _send(self, client: httpx.AsyncClient, claimed: Claimed, now: int) -> Outcome:
         settings = self.services.settings
-        started = time.perf_counter()
         try:
-            # Checked again at each attempt: DNS may have changed since the URL was saved.
-            await run_in_threadpool(
-                check_target,
+            check_target(
                 claimed.url,
                 allow_http=settings.webhooks_allow_http,
                 allow_private=settings.webhooks_allow_private,
+                resolve=False,  # the pinned transport vets the addresses it connects to
             )
         except UnsafeUrl as exc:
             return Outcome(None, 0, f"refused: url {exc}"[:500])
@@ -209,11 +207,19 @@ class DeliveryWorker:
             "content-type": "application/json",
             "user-agent": USER_AGENT,
         }
+        started = time.perf_counter()
         try:
-            response = await client.post(claimed.url, content=claimed.body, headers=headers)
-        except httpx.TimeoutException:
+            # One deadline for the whole attempt (httpx's timeout is per read), and the
+            # body is never read: a slow or huge answer cannot outlive the lease.
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                request = client.build_request(
+                    "POST", claimed.url, content=claimed.body, headers=headers
+                )
+                response = await client.send(request, stream=True)
+                await response.aclose()
+        except TimeoutError:
             return Outcome(None, _elapsed_ms(started), f"timed out after {TIMEOUT_SECONDS:g} s")
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to deliver is a failed attempt, never a crash
             return Outcome(None, _elapsed_ms(started), f"{type(exc).__name__}: {exc}"[:500])
         status = response.status_code
         error = None if 200 <= status < 300 else f"HTTP {status}"
@@ -225,15 +231,24 @@ class DeliveryWorker:
         claimed = await run_in_threadpool(self.claim, now)
         if not claimed:
             return 0
+        transport = self.transport
+        if transport is None and not self.services.settings.webhooks_allow_private:
+            transport = PinnedTransport()
         async with httpx.AsyncClient(
-            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=self.transport
+            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport
         ) as client:
 
             async def attempt(item: Claimed) -> None:
                 outcome = await self._send(client, item, now) if item.usable else None
                 await run_in_threadpool(self.record, item, outcome, self.now())
 
-            await asyncio.gather(*(attempt(item) for item in claimed))
+            results = await asyncio.gather(
+                *(attempt(item) for item in claimed), return_exceptions=True
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                # The lease runs out and the delivery is attempted again.
+                log.error("recording a delivery failed", exc_info=result)
         return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

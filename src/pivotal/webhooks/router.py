@@ -38,9 +38,8 @@ router = APIRouter(prefix=API_PREFIX, tags=["webhooks"], route_class=route_class
 def create_endpoint(body: EndpointCreate, ctx: Ctx) -> Response:
     """Create an endpoint; the answer shows its signing secret, this once."""
     services = ctx.services
-    return ctx.write(
-        lambda tx: service.create_endpoint(tx, services.settings, services.secret_key, body), 201
-    )
+    url = service.vet_url(services.settings, body.url)
+    return ctx.write(lambda tx: service.create_endpoint(tx, services.secret_key, body, url), 201)
 
 
 @router.get("/webhook_endpoints", response_model=WebhookEndpointList, responses=errors())
@@ -60,8 +59,8 @@ def get_endpoint(id: str, ctx: Ctx) -> Response:
 )
 def update_endpoint(id: str, body: EndpointUpdate, ctx: Ctx) -> Response:
     """Change url, enabled_events, description, or disabled."""
-    settings = ctx.services.settings
-    return ctx.write(lambda tx: service.update_endpoint(tx, settings, id, body))
+    url = service.vet_url(ctx.services.settings, body.url) if body.url is not None else None
+    return ctx.write(lambda tx: service.update_endpoint(tx, id, body, url))
 
 
 @router.delete("/webhook_endpoints/{id}", response_model=DeletedEndpoint, responses=errors(404))

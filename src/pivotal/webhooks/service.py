@@ -11,7 +11,7 @@ from sqlalchemy import Row, insert, select, update
 from pivotal.config import Settings
 from pivotal.core import clock, crypto, ids, sequences
 from pivotal.core.context import Tx
-from pivotal.core.errors import not_found
+from pivotal.core.errors import InvalidRequest, not_found
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.db import tables
 from pivotal.webhooks import events, signing
@@ -44,7 +44,9 @@ def render_endpoint(row: Row[Any], secret: str | None = None) -> dict[str, Any]:
     return body
 
 
-def _url(settings: Settings, url: str) -> str:
+def vet_url(settings: Settings, url: str) -> str:
+    """The URL rules and the SSRF guard. Called before the transaction opens: a DNS
+    lookup must not hold the database's write lock."""
     return validate_endpoint_url(
         url,
         allow_http=settings.webhooks_allow_http,
@@ -53,6 +55,8 @@ def _url(settings: Settings, url: str) -> str:
 
 
 def find_endpoint(tx: Tx, endpoint_id: str, *, for_update: bool = False) -> Row[Any]:
+    if not ids.storable(endpoint_id):
+        raise not_found("webhook_endpoint")
     query = select(endpoints).where(
         endpoints.c.workspace_id == tx.workspace_id,
         endpoints.c.id == endpoint_id,
@@ -66,10 +70,8 @@ def find_endpoint(tx: Tx, endpoint_id: str, *, for_update: bool = False) -> Row[
     return row
 
 
-def create_endpoint(
-    tx: Tx, settings: Settings, server_secret: bytes, data: EndpointCreate
-) -> dict[str, Any]:
-    url = _url(settings, data.url)
+def create_endpoint(tx: Tx, server_secret: bytes, data: EndpointCreate, url: str) -> dict[str, Any]:
+    """Create an endpoint for ``url`` (already vetted by ``vet_url``)."""
     secret = signing.generate_secret()
     _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "webhook_endpoint", tx.now)
     row = tx.conn.execute(
@@ -106,13 +108,14 @@ def get_endpoint(tx: Tx, endpoint_id: str) -> dict[str, Any]:
 
 
 def update_endpoint(
-    tx: Tx, settings: Settings, endpoint_id: str, data: EndpointUpdate
+    tx: Tx, endpoint_id: str, data: EndpointUpdate, url: str | None
 ) -> dict[str, Any]:
+    """Apply the fields sent; ``url``, when sent, was vetted by ``vet_url``."""
     row = find_endpoint(tx, endpoint_id, for_update=True)
     sent = data.sent()
     values: dict[str, Any] = {}
-    if "url" in sent:
-        values["url"] = _url(settings, sent["url"])
+    if url is not None:
+        values["url"] = url
     if "enabled_events" in sent:
         values["enabled_events"] = orjson.dumps(
             list(dict.fromkeys(sent["enabled_events"]))
@@ -138,6 +141,8 @@ def update_endpoint(
 
 
 def delete_endpoint(tx: Tx, endpoint_id: str) -> dict[str, Any]:
+    if not ids.storable(endpoint_id):
+        raise not_found("webhook_endpoint")
     query = select(endpoints).where(
         endpoints.c.workspace_id == tx.workspace_id, endpoints.c.id == endpoint_id
     )
@@ -150,16 +155,23 @@ def delete_endpoint(tx: Tx, endpoint_id: str) -> dict[str, Any]:
 
 
 def rotate_secret(tx: Tx, server_secret: bytes, endpoint_id: str) -> dict[str, Any]:
-    """A new secret; the old one keeps signing beside it for 24 hours."""
+    """A new secret; every replaced one keeps signing beside it for 24 hours."""
     row = find_endpoint(tx, endpoint_id, for_update=True)
     secret = signing.generate_secret()
+    retiring = [
+        *_previous_secrets(row, server_secret, tx.now),
+        {
+            "secret": crypto.unseal(server_secret, row.secret),
+            "expires_at": tx.now + SECRET_OVERLAP_US,
+        },
+    ]
     new_row = tx.conn.execute(
         update(endpoints)
         .where(endpoints.c.id == row.id)
         .values(
             secret=crypto.seal(server_secret, secret),
-            previous_secret=row.secret,
-            previous_secret_expires_at=tx.now + SECRET_OVERLAP_US,
+            previous_secret=crypto.seal(server_secret, orjson.dumps(retiring).decode()),
+            previous_secret_expires_at=max(item["expires_at"] for item in retiring),
             updated_at=max(tx.now, row.updated_at + 1),
         )
         .returning(endpoints)
@@ -167,13 +179,19 @@ def rotate_secret(tx: Tx, server_secret: bytes, endpoint_id: str) -> dict[str, A
     return render_endpoint(new_row, secret)
 
 
+def _previous_secrets(row: Any, server_secret: bytes, now: int) -> list[dict[str, Any]]:
+    """Replaced secrets still inside their 24-hour overlap."""
+    if not row.previous_secret or (row.previous_secret_expires_at or 0) <= now:
+        return []
+    retiring = orjson.loads(crypto.unseal(server_secret, row.previous_secret))
+    return [item for item in retiring if item["expires_at"] > now]
+
+
 def active_secrets(row: Any, server_secret: bytes, now: int) -> list[str]:
-    """The secrets that sign a delivery now: the current one, and the previous one
+    """The secrets that sign a delivery now: the current one, and every replaced one
     during its 24-hour overlap."""
-    found = [crypto.unseal(server_secret, row.secret)]
-    if row.previous_secret and (row.previous_secret_expires_at or 0) > now:
-        found.append(crypto.unseal(server_secret, row.previous_secret))
-    return found
+    current = crypto.unseal(server_secret, row.secret)
+    return [current, *(item["secret"] for item in _previous_secrets(row, server_secret, now))]
 
 
 def render_deliveries(conn: Any, rows: list[Row[Any]]) -> list[dict[str, Any]]:
@@ -219,6 +237,8 @@ def list_deliveries(tx: Tx, endpoint_id: str, page: PageParams) -> dict[str, Any
 
 def replay_delivery(tx: Tx, delivery_id: str) -> dict[str, Any]:
     """A new delivery of the same event (same event id and body) to the same endpoint."""
+    if not ids.storable(delivery_id):
+        raise not_found("webhook_delivery")
     original = tx.conn.execute(
         select(deliveries).where(
             deliveries.c.workspace_id == tx.workspace_id, deliveries.c.id == delivery_id
@@ -226,7 +246,14 @@ def replay_delivery(tx: Tx, delivery_id: str) -> dict[str, Any]:
     ).first()
     if original is None:
         raise not_found("webhook_delivery")
-    find_endpoint(tx, original.endpoint_id)
+    endpoint = find_endpoint(tx, original.endpoint_id)
+    if bool(endpoint.livemode) != tx.actor.livemode:
+        # Test keys never cause live outbound traffic (SPEC §2.2), and vice versa.
+        mode = "live" if endpoint.livemode else "test"
+        raise InvalidRequest(
+            "livemode_mismatch",
+            f"This delivery goes to a {mode} endpoint; replay it with a {mode} key.",
+        )
     _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "event", tx.now)
     row = tx.conn.execute(
         insert(deliveries)
@@ -266,6 +293,8 @@ def list_events(
 
 
 def get_event(tx: Tx, event_id: str) -> dict[str, Any]:
+    if not ids.storable(event_id):
+        raise not_found("event")
     row = tx.conn.execute(
         select(events_table).where(
             events_table.c.workspace_id == tx.workspace_id,
