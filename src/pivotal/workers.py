@@ -12,6 +12,6 @@ from pivotal.webhooks.delivery import DeliveryWorker
 async def run_workers(services: Services, stop: asyncio.Event) -> None:
     """Drain both durable queues until ``stop`` is set."""
     await asyncio.gather(
-        DeliveryWorker(services).run_forever(stop),
-        IntegrationRunner(services).run_forever(stop),
+        DeliveryWorker(services).run_until(stop),
+        IntegrationRunner(services).run_until(stop),
     )

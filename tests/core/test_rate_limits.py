@@ -107,6 +107,9 @@ def test_database_window_slides(db):
     assert storage.acquire_entry("k", 2, 1)
     assert storage.get_moving_window("k", 2, 1)[1] == 1
     assert storage.acquire_entry("other", 1, 1)  # buckets are separate
+    assert storage.incr("counter", 60) == 1
+    assert storage.incr("counter", 60, amount=2) == 3
+    assert storage.get("counter") == 3
 
 
 def test_rate_limit_headers_are_documented(client: TestClient):

@@ -14,11 +14,16 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
+import httpx
 from sqlalchemy import Connection, Table, select, update
+from starlette.concurrency import run_in_threadpool
 
 from pivotal.core import clock
+from pivotal.core.context import Services
 
 log = logging.getLogger("pivotal.queue")
 
@@ -74,3 +79,60 @@ async def run_forever(
         if done == 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+
+
+Item = TypeVar("Item")
+
+
+class QueueWorker(ABC, Generic[Item]):
+    """Claims a batch of due rows, works them concurrently over one HTTP client, and
+    records each outcome. Subclasses say how to claim and how to work one item.
+    ``now`` is injectable so tests can run a whole retry schedule in a moment."""
+
+    timeout_seconds = 10.0
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        now: Callable[[], int] = clock.now_us,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.services = services
+        self.now = now
+        self.transport = transport
+
+    @abstractmethod
+    def claim(self, now: int) -> list[Item]:
+        """Lease due items (runs in a thread)."""
+
+    @abstractmethod
+    async def work(self, client: httpx.AsyncClient, item: Item, now: int) -> None:
+        """Attempt one item and record the outcome."""
+
+    def client_transport(self) -> httpx.AsyncBaseTransport | None:
+        return self.transport
+
+    async def run_once(self) -> int:
+        """Work every item due now (one batch); returns how many were attempted."""
+        now = self.now()
+        items = await run_in_threadpool(self.claim, now)
+        if not items:
+            return 0
+        async with httpx.AsyncClient(
+            timeout=self.timeout_seconds,
+            follow_redirects=False,
+            transport=self.client_transport(),
+        ) as client:
+            results = await asyncio.gather(
+                *(self.work(client, item, now) for item in items), return_exceptions=True
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                # Its lease runs out and the item is attempted again.
+                log.error("working a queued item failed", exc_info=result)
+        return len(items)
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set."""
+        await run_forever(self.run_once, stop)

@@ -77,9 +77,17 @@ class DatabaseStorage(Storage, MovingWindowSupport):
             return now / clock.MICROS_PER_SECOND, 0
         return oldest / clock.MICROS_PER_SECOND, int(used)
 
-    # The fixed-window half of the Storage interface is not used by the moving window.
+    # The counter half of the Storage interface, kept consistent with the window above.
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        raise NotImplementedError("DatabaseStorage only supports the moving window")
+        now = clock.now_us()
+        with self.db.transaction(write=True) as conn:
+            conn.execute(insert(_hits), [{"bucket": key, "at_us": now}] * amount)
+            window_start = now - expiry * clock.MICROS_PER_SECOND
+            return int(
+                conn.execute(
+                    select(func.count()).where(_hits.c.bucket == key, _hits.c.at_us > window_start)
+                ).scalar_one()
+            )
 
     def get(self, key: str) -> int:
         return self.get_moving_window(key, 0, WINDOW_SECONDS)[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
 from pivotal.core import clock, queue
-from pivotal.core.context import Actor, Services, Tx
+from pivotal.core.context import Actor, Tx
 from pivotal.db import tables
 from pivotal.integrations import clients
 from pivotal.integrations.service import hubspot_properties, load_config, record_outcome
@@ -42,17 +41,10 @@ class Job:
     config: dict[str, str] | None
 
 
-class IntegrationRunner:
-    def __init__(
-        self,
-        services: Services,
-        *,
-        now: Callable[[], int] = clock.now_us,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.services = services
-        self.now = now
-        self.transport = transport
+class IntegrationRunner(queue.QueueWorker[Job]):
+    """Performs due integration jobs."""
+
+    timeout_seconds = TIMEOUT_SECONDS
 
     def claim(self, now: int) -> list[Job]:
         server_secret = self.services.secret_key
@@ -178,25 +170,6 @@ class IntegrationRunner:
                 reason=result.error,
             )
 
-    async def run_once(self) -> int:
-        """Perform every job due now (one batch); returns how many were attempted."""
-        jobs = await run_in_threadpool(self.claim, self.now())
-        if not jobs:
-            return 0
-        async with httpx.AsyncClient(
-            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=self.transport
-        ) as client:
-
-            async def attempt(job: Job) -> None:
-                result = await self._perform(client, job)
-                await run_in_threadpool(self.record, job, result, self.now())
-
-            results = await asyncio.gather(*(attempt(job) for job in jobs), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                # The lease runs out and the job is attempted again.
-                log.error("recording an integration job failed", exc_info=result)
-        return len(jobs)
-
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        await queue.run_forever(self.run_once, stop)
+    async def work(self, client: httpx.AsyncClient, item: Job, now: int) -> None:
+        result = await self._perform(client, item)
+        await run_in_threadpool(self.record, item, result, self.now())

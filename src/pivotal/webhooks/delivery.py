@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy import Connection, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
 from pivotal.core import clock, queue
-from pivotal.core.context import Services
 from pivotal.db import tables
 from pivotal.webhooks import signing
 from pivotal.webhooks.service import active_secrets
@@ -57,19 +55,10 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class DeliveryWorker:
-    """Delivers due webhooks. ``now`` is injectable so tests can run the whole schedule."""
+class DeliveryWorker(queue.QueueWorker[Claimed]):
+    """Delivers due webhooks."""
 
-    def __init__(
-        self,
-        services: Services,
-        *,
-        now: Callable[[], int] = clock.now_us,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.services = services
-        self.now = now
-        self.transport = transport
+    timeout_seconds = TIMEOUT_SECONDS
 
     # ---- database side (runs in a thread) -------------------------------------------
 
@@ -225,35 +214,14 @@ class DeliveryWorker:
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return Outcome(status, _elapsed_ms(started), error)
 
-    async def run_once(self) -> int:
-        """Attempt every delivery due now (one batch); returns how many were attempted."""
-        now = self.now()
-        claimed = await run_in_threadpool(self.claim, now)
-        if not claimed:
-            return 0
-        transport = self.transport
-        if transport is None and not self.services.settings.webhooks_allow_private:
-            transport = PinnedTransport()
-        async with httpx.AsyncClient(
-            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport
-        ) as client:
+    def client_transport(self) -> httpx.AsyncBaseTransport | None:
+        if self.transport is None and not self.services.settings.webhooks_allow_private:
+            return PinnedTransport()
+        return self.transport
 
-            async def attempt(item: Claimed) -> None:
-                outcome = await self._send(client, item, now) if item.usable else None
-                await run_in_threadpool(self.record, item, outcome, self.now())
-
-            results = await asyncio.gather(
-                *(attempt(item) for item in claimed), return_exceptions=True
-            )
-        for result in results:
-            if isinstance(result, BaseException):
-                # The lease runs out and the delivery is attempted again.
-                log.error("recording a delivery failed", exc_info=result)
-        return len(claimed)
-
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set."""
-        await queue.run_forever(self.run_once, stop)
+    async def work(self, client: httpx.AsyncClient, item: Claimed, now: int) -> None:
+        outcome = await self._send(client, item, now) if item.usable else None
+        await run_in_threadpool(self.record, item, outcome, self.now())
 
 
 def _elapsed_ms(started: float) -> int:
