@@ -275,7 +275,15 @@ class Baseline:
                         ("allocate", lambda _: (ws, now)),
                         (
                             "insert_customer",
-                            lambda r: (ids.cuid(), ws, r[0][0], name, slug_of(name), r[0][1], r[0][1]),
+                            lambda r: (
+                                ids.cuid(),
+                                ws,
+                                r[0][0],
+                                name,
+                                slug_of(name),
+                                r[0][1],
+                                r[0][1],
+                            ),
                         ),
                     ],
                     lambda r: render_customer(r[1]),

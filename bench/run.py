@@ -121,9 +121,7 @@ def lua_script(
         f'local auth = "Bearer {seeded.key}"',
         f'local deepest = "/api/v1/customers?limit=100&cursor={quote(seeded.deepest_cursor)}"',
         "local get_headers = {Authorization = auth}",
-        "local kinds = {"
-        + ", ".join(f'"{e.key}"' for e in ENDPOINTS)
-        + "}",
+        "local kinds = {" + ", ".join(f'"{e.key}"' for e in ENDPOINTS) + "}",
         f'local only = "{endpoint}"',
         "",
         "local function build(kind, c)",
@@ -142,12 +140,12 @@ def lua_script(
         '    local body = \'{"name": "Bench \' .. token .. " " .. c .. \'", "plan": "starter"}\'',
         '    return wrk.format("POST", "/api/v1/customers", headers, body)',
         '  elseif kind == "patch_phase" then',
-        "    local headers = {Authorization = auth, [\"Content-Type\"] = \"application/json\"}",
+        '    local headers = {Authorization = auth, ["Content-Type"] = "application/json"}',
         "    local target = (c % n) + 1",
         # Never the seeded phase, and a different phase for each pass and each round.
         "    local phase = phases[((round + math.floor(c / n)) % 6) + 2]",
         '    return wrk.format("PATCH", "/api/v1/onboardings/" .. target, headers,',
-        '      \'{"phase": "\' .. phase .. \'"}\')',
+        "      '{\"phase\": \"' .. phase .. '\"}')",
         "  else",
         '    return wrk.format("GET", "/api/v1/me", get_headers)',
         "  end",
@@ -374,7 +372,11 @@ class Runner:
             run_wrk(self.args, app.port, self.script(endpoint.key, seeded), duration=1)
             result = run_wrk(self.args, app.port, self.script(endpoint.key, seeded))
             results[endpoint.key] = result
-            flag = "" if result.ok else f"  !! {result.non_2xx} non-2xx, {result.socket_errors} socket errors"
+            flag = (
+                ""
+                if result.ok
+                else f"  !! {result.non_2xx} non-2xx, {result.socket_errors} socket errors"
+            )
             print(
                 f"    {app.name:9} {endpoint.label:42} {result.requests_per_s:10,.0f} req/s"
                 f"  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms{flag}",
@@ -388,15 +390,24 @@ class Runner:
         with App("server", SERVER_TARGET, app_env(seeded, self.args), self.work) as app:
             run.commands.append(f"# memory check\n{app.shown}")
             done = 0
+            rate = 500.0  # requests/s, refined after each leg
             for target in milestones:
-                needed = target - done
-                script = self.script("mix", seeded, stop_after=needed)
-                result = run_wrk(self.args, app.port, script, duration=self.args.memory_seconds)
-                done += result.requests
+                deadline = time.monotonic() + self.args.memory_seconds
+                # wrk cannot stop at a count (its main thread sleeps for --duration), so
+                # legs sized from the measured rate, the last one cut by response() count.
+                while done < target and time.monotonic() < deadline:
+                    needed = target - done
+                    seconds = max(1, min(30, int(needed / rate) + 1))
+                    script = self.script("mix", seeded, stop_after=needed)
+                    result = run_wrk(self.args, app.port, script, duration=seconds)
+                    done += result.requests
+                    rate = max(1.0, result.requests / seconds)
                 rss = app.worker_rss_kb()
                 run.memory.append((done, rss))
-                print(f"    memory: VmRSS {rss / 1024:7.1f} MiB after {done:,} requests", flush=True)
-                if result.requests < needed:
+                print(
+                    f"    memory: VmRSS {rss / 1024:7.1f} MiB after {done:,} requests", flush=True
+                )
+                if done < target:
                     print(f"    (stopped by --memory-seconds at {done:,} requests)")
             run.commands.append(result.command + "   # the mix, stopped by response() count")
 
@@ -445,6 +456,8 @@ def machine() -> list[str]:
     meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
     mem = re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M)
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    wrk_lines = (wrk.stdout or wrk.stderr).splitlines()
+    wrk_version = wrk_lines[0] if wrk_lines else "unknown"
     versions = ", ".join(
         f"{name} {metadata.version(name)}"
         for name in ("granian", "fastapi", "starlette", "pydantic", "sqlalchemy", "psycopg")
@@ -454,7 +467,7 @@ def machine() -> list[str]:
         f"- Memory: {int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "- Memory: unknown",
         f"- OS: {platform.platform()}",
         f"- Python {platform.python_version()}; {versions}",
-        f"- wrk: {(wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else '?'}",
+        f"- wrk: {wrk_version}",
     ]
 
 
@@ -572,7 +585,13 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
         "## Command",
         "",
         "```sh",
-        shlex.join(["python", "bench/run.py", *sys.argv[1:]]),
+        " ".join(
+            [f"PIVOTAL_BENCH_POSTGRES_URL={os.environ['PIVOTAL_BENCH_POSTGRES_URL']}"]
+            if os.environ.get("PIVOTAL_BENCH_POSTGRES_URL")
+            else []
+        )
+        + " nice -n 10 make bench BENCH_ARGS="
+        + shlex.quote(shlex.join(sys.argv[1:])),
         "```",
         "",
         f"Size: {args.size} customers (one contact and one onboarding each); wrk"
@@ -606,7 +625,9 @@ def main() -> None:
         "--engines", default="sqlite,postgres", help="comma list; postgres needs the URL"
     )
     parser.add_argument(
-        "--only", default="", help="comma list of endpoint keys: " + ",".join(e.key for e in ENDPOINTS)
+        "--only",
+        default="",
+        help="comma list of endpoint keys: " + ",".join(e.key for e in ENDPOINTS),
     )
     parser.add_argument(
         "--memory-requests",
@@ -614,7 +635,7 @@ def main() -> None:
         help="cumulative request counts at which to read the server's VmRSS",
     )
     parser.add_argument(
-        "--memory-seconds", type=int, default=300, help="time bound of each memory leg"
+        "--memory-seconds", type=int, default=900, help="time bound per memory milestone"
     )
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-textbook", action="store_true")
@@ -626,6 +647,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--data-dir", type=Path, default=BENCH_DIR / ".data")
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so every granian this run started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.only = [k for k in args.only.split(",") if k]
     args.memory_requests = sorted(int(n) for n in args.memory_requests.split(",") if n)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +39,11 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite takes one writer at a time. Queueing this process's writers on a lock
+        # keeps them out of SQLite's busy handler, which waits by sleeping (1 ms, 2 ms,
+        # ... 100 ms) and turns contention into latency; other processes still meet the
+        # busy timeout as before.
+        self._sqlite_writer = threading.RLock()
         if self.is_sqlite:
             self.engine = create_engine(
                 url,
@@ -57,9 +63,15 @@ class Database:
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
         """Yield a connection inside one transaction: committed on success, else rolled back."""
-        with self.engine.connect() as connection:
-            if self.is_sqlite:
-                connection.info["sqlite_begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
+        if not (self.is_sqlite and write):
+            with self.engine.connect() as connection:
+                if self.is_sqlite:
+                    connection.info["sqlite_begin"] = "BEGIN"
+                with connection.begin():
+                    yield connection
+            return
+        with self._sqlite_writer, self.engine.connect() as connection:
+            connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
             with connection.begin():
                 yield connection
 
