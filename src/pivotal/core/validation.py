@@ -142,6 +142,35 @@ DateOrDateTimeInput = Annotated[
     ),
 ]
 
+
+def _ref_input(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("invalid_type", "must be an id or a display id")
+    if "\x00" in value:
+        # Like every body string: PostgreSQL cannot even compare text holding NUL.
+        raise PydanticCustomError("invalid_string", "must not contain NUL characters")
+    return value
+
+
+# A reference to another object in a body: its id, or its display id as a string or a
+# positive integer. The constraints come before the BeforeValidator so they land on the
+# inner ``str`` schema, which trims before checking lengths ("   " is too_small).
+Ref = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    BeforeValidator(_ref_input),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 255},
+                {"type": "integer", "minimum": 1},
+            ]
+        }
+    ),
+]
+
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_BYTES = 8 * 1024

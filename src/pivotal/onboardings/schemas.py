@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from pivotal.core.validation import (
     DateOrDateTimeInput,
@@ -13,6 +12,7 @@ from pivotal.core.validation import (
     InputModel,
     Metadata,
     NotNull,
+    Ref,
     StrictBool,
     Text10k,
     Text255,
@@ -39,33 +39,6 @@ Phase = Literal[
 State = Literal["active", "paused", "at_risk", "waiting"]
 
 
-def _customer_ref(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)
-    if not isinstance(value, str):
-        raise PydanticCustomError("invalid_type", "must be a customer id or display id")
-    if "\x00" in value:
-        # Like every body string: PostgreSQL cannot even compare text holding NUL.
-        raise PydanticCustomError("invalid_string", "must not contain NUL characters")
-    return value
-
-
-# The constraints come before the BeforeValidator so they land on the inner ``str`` schema,
-# which trims before checking lengths ("   " is too_small, like every other string).
-CustomerRef = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    BeforeValidator(_customer_ref),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "minLength": 1, "maxLength": 255},
-                {"type": "integer", "minimum": 1},
-            ],
-            "description": "The customer's id or display id.",
-        }
-    ),
-]
 ReminderDays = Annotated[int, Field(ge=1, le=90, strict=True)]
 
 
@@ -90,7 +63,7 @@ class _OnboardingFields(InputModel):
 class OnboardingCreate(_OnboardingFields):
     """A new onboarding for a live customer of the workspace."""
 
-    customer_id: CustomerRef
+    customer_id: Annotated[Ref, Field(description="The customer's id or display id.")]
 
 
 class OnboardingUpdate(_OnboardingFields):

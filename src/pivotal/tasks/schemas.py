@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from pivotal.core import clock
@@ -14,6 +14,7 @@ from pivotal.core.validation import (
     Metadata,
     Name255,
     NotNull,
+    Ref,
     StrictBool,
     Text10k,
 )
@@ -21,33 +22,6 @@ from pivotal.core.validation import (
 # Positions are ordinary 32-bit integers; ties are allowed and broken by created_at.
 MAX_POSITION = 2**31 - 1
 Position = Annotated[int, Field(ge=0, le=MAX_POSITION, strict=True)]
-
-
-def _task_ref(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)
-    if not isinstance(value, str):
-        raise PydanticCustomError("invalid_type", "must be a task id or display id")
-    if "\x00" in value:
-        raise PydanticCustomError("invalid_string", "must not contain NUL characters")
-    return value
-
-
-# Constraints before the BeforeValidator so they apply to the inner str (see CustomerRef).
-TaskRef = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    BeforeValidator(_task_ref),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "minLength": 1, "maxLength": 255},
-                {"type": "integer", "minimum": 1},
-            ],
-            "description": "The parent task's id or display id; null for a top-level task.",
-        }
-    ),
-]
 
 
 def _due_date(value: Any) -> str:
@@ -66,7 +40,10 @@ DueDate = Annotated[
 
 
 class _TaskFields(InputModel):
-    parent_task_id: TaskRef | None = None
+    parent_task_id: Annotated[
+        Ref | None,
+        Field(description="The parent task's id or display id; null for a top-level task."),
+    ] = None
     title: Annotated[Name255 | None, NotNull] = None
     description: Text10k | None = None
     assignee_email: Email | None = None
