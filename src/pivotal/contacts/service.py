@@ -12,8 +12,8 @@ from pivotal.activity import service as activity
 from pivotal.contacts.schemas import ContactCreate, ContactUpdate
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
-from pivotal.core.errors import Conflict, not_found
-from pivotal.core.lookup import ref_condition
+from pivotal.core.errors import Conflict
+from pivotal.core.lookup import find_one
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
@@ -53,15 +53,16 @@ def _live_contacts() -> Any:
 
 
 def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
-    query = _live_contacts().where(ref_condition(contacts, tx.workspace_id, ref))
-    if not with_deleted:
-        query = query.where(contacts.c.deleted_at.is_(None))
-    if for_update:
-        query = query.with_for_update(of=contacts)
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise not_found("contact")
-    return row
+    """The contact named by ``ref`` (display id or id), or 404 ``contact_not_found``."""
+    return find_one(
+        tx,
+        _live_contacts(),
+        contacts,
+        ref,
+        "contact",
+        for_update=for_update,
+        with_deleted=with_deleted,
+    )
 
 
 def get(tx: Tx, ref: str) -> dict[str, Any]:

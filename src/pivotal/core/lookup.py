@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, false
 
+from pivotal.core.context import Tx
+from pivotal.core.errors import not_found
 from pivotal.core.ids import parse_ref
 
 
@@ -16,3 +18,32 @@ def ref_condition(table: Table, workspace_id: str, ref: str | int) -> ColumnElem
         return false()
     column, value = parsed
     return and_(table.c.workspace_id == workspace_id, table.c[column] == value)
+
+
+def find_one(
+    tx: Tx,
+    visible: Select[Any],
+    table: Table,
+    ref: str | int,
+    resource: str,
+    *,
+    for_update: bool = False,
+    with_deleted: bool = False,
+) -> Row[Any]:
+    """The row of ``table`` named by ``ref`` among ``visible`` (the query that hides rows
+    whose parents are deleted), or 404 ``<resource>_not_found``.
+
+    ``with_deleted`` also finds the row itself when soft-deleted (a repeated DELETE
+    answers the same body). ``for_update`` locks only this row, as NO KEY UPDATE: a row
+    being changed must not block inserts of its children (they take KEY SHARE through
+    their foreign key).
+    """
+    query = visible.where(ref_condition(table, tx.workspace_id, ref))
+    if not with_deleted:
+        query = query.where(table.c.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update(of=table, key_share=True)
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise not_found(resource)
+    return row

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from pivotal.activity import service as activity
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
-from pivotal.core.errors import Conflict, not_found
-from pivotal.core.lookup import ref_condition
+from pivotal.core.errors import Conflict
+from pivotal.core.lookup import find_one
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers.schemas import CustomerCreate, CustomerUpdate
 from pivotal.db import tables
@@ -82,17 +82,10 @@ def find(
     tx: Tx, ref: str | int, *, for_update: bool = False, with_deleted: bool = False
 ) -> Row[Any]:
     """The customer named by ``ref`` (display id or id), or 404 ``customer_not_found``."""
-    query = select(customers).where(ref_condition(customers, tx.workspace_id, ref))
-    if not with_deleted:
-        query = query.where(customers.c.deleted_at.is_(None))
-    if for_update:
-        # NO KEY UPDATE: a customer being changed must not block inserts of its
-        # contacts and onboardings (they take KEY SHARE through their foreign key).
-        query = query.with_for_update(key_share=True)
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise not_found("customer")
-    return row
+    visible = select(customers)
+    return find_one(
+        tx, visible, customers, ref, "customer", for_update=for_update, with_deleted=with_deleted
+    )
 
 
 def get(tx: Tx, ref: str) -> dict[str, Any]:

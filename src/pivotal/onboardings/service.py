@@ -10,8 +10,8 @@ from sqlalchemy import Row, insert, select, update
 from pivotal.activity import service as activity
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
-from pivotal.core.errors import InvalidRequest, not_found
-from pivotal.core.lookup import ref_condition
+from pivotal.core.errors import InvalidRequest
+from pivotal.core.lookup import find_one, ref_condition
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
@@ -97,15 +97,16 @@ def _live_onboardings() -> Any:
 
 
 def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
-    query = _live_onboardings().where(ref_condition(onboardings, tx.workspace_id, ref))
-    if not with_deleted:
-        query = query.where(onboardings.c.deleted_at.is_(None))
-    if for_update:
-        query = query.with_for_update(of=onboardings)
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise not_found("onboarding")
-    return row
+    """The onboarding named by ``ref`` (display id or id), or 404 ``onboarding_not_found``."""
+    return find_one(
+        tx,
+        _live_onboardings(),
+        onboardings,
+        ref,
+        "onboarding",
+        for_update=for_update,
+        with_deleted=with_deleted,
+    )
 
 
 def get(tx: Tx, ref: str) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from sqlalchemy import Row, and_, func, insert, or_, select, update
 from pivotal.activity import service as activity
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
-from pivotal.core.errors import InvalidRequest, not_found
-from pivotal.core.lookup import ref_condition
+from pivotal.core.errors import InvalidRequest
+from pivotal.core.lookup import find_one, ref_condition
 from pivotal.core.pagination import PageParams
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
@@ -84,15 +84,9 @@ def _visible_tasks() -> Any:
 
 def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
     """The task named by ``ref`` (display id or id), or 404 ``task_not_found``."""
-    query = _visible_tasks().where(ref_condition(tasks, tx.workspace_id, ref))
-    if not with_deleted:
-        query = query.where(tasks.c.deleted_at.is_(None))
-    if for_update:
-        query = query.with_for_update(of=tasks)
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise not_found("task")
-    return row
+    return find_one(
+        tx, _visible_tasks(), tasks, ref, "task", for_update=for_update, with_deleted=with_deleted
+    )
 
 
 def get(tx: Tx, ref: str) -> dict[str, Any]:
