@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, and_, false
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, bindparam, false
 
 from pivotal.core.context import Tx
 from pivotal.core.errors import not_found
@@ -20,6 +21,22 @@ def ref_condition(table: Table, workspace_id: str, ref: str | int) -> ColumnElem
     return and_(table.c.workspace_id == workspace_id, table.c[column] == value)
 
 
+@lru_cache(maxsize=256)
+def _lookup_statement(
+    visible: Select[Any], table: Table, column: str, with_deleted: bool, for_update: bool
+) -> Select[Any]:
+    # Built once per shape: a statement object that is reused keeps SQLAlchemy's cache
+    # key memoized, so a lookup costs the query, not the query's construction.
+    query = visible.where(
+        table.c.workspace_id == bindparam("workspace_id"), table.c[column] == bindparam("ref")
+    )
+    if not with_deleted:
+        query = query.where(table.c.deleted_at.is_(None))
+    if for_update:
+        query = query.with_for_update(of=table, key_share=True)
+    return query
+
+
 def find_one(
     tx: Tx,
     visible: Select[Any],
@@ -30,20 +47,20 @@ def find_one(
     for_update: bool = False,
     with_deleted: bool = False,
 ) -> Row[Any]:
-    """The row of ``table`` named by ``ref`` among ``visible`` (the query that hides rows
-    whose parents are deleted), or 404 ``<resource>_not_found``.
+    """The row of ``table`` named by ``ref`` among ``visible`` (a module-level query that
+    hides rows whose parents are deleted), or 404 ``<resource>_not_found``.
 
     ``with_deleted`` also finds the row itself when soft-deleted (a repeated DELETE
     answers the same body). ``for_update`` locks only this row, as NO KEY UPDATE: a row
     being changed must not block inserts of its children (they take KEY SHARE through
     their foreign key).
     """
-    query = visible.where(ref_condition(table, tx.workspace_id, ref))
-    if not with_deleted:
-        query = query.where(table.c.deleted_at.is_(None))
-    if for_update:
-        query = query.with_for_update(of=table, key_share=True)
-    row = tx.conn.execute(query).first()
+    parsed = ("display_id", ref) if isinstance(ref, int) else parse_ref(ref)
+    if parsed is None:
+        raise not_found(resource)
+    column, value = parsed
+    query = _lookup_statement(visible, table, column, with_deleted, for_update)
+    row = tx.conn.execute(query, {"workspace_id": tx.workspace_id, "ref": value}).first()
     if row is None:
         raise not_found(resource)
     return row

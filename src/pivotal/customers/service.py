@@ -78,13 +78,21 @@ def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
         raise _slug_taken(slug)
 
 
+_ALL_CUSTOMERS = select(customers)
+
+
 def find(
     tx: Tx, ref: str | int, *, for_update: bool = False, with_deleted: bool = False
 ) -> Row[Any]:
     """The customer named by ``ref`` (display id or id), or 404 ``customer_not_found``."""
-    visible = select(customers)
     return find_one(
-        tx, visible, customers, ref, "customer", for_update=for_update, with_deleted=with_deleted
+        tx,
+        _ALL_CUSTOMERS,
+        customers,
+        ref,
+        "customer",
+        for_update=for_update,
+        with_deleted=with_deleted,
     )
 
 

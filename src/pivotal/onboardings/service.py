@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import orjson
@@ -87,6 +88,7 @@ def resolve_state(
     return current_state, current_waiting
 
 
+@cache  # one immutable statement, so lookups reuse its compiled form
 def _live_onboardings() -> Any:
     """Onboardings whose customer is live: a deleted customer hides them everywhere."""
     return (

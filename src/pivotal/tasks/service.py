@@ -25,6 +25,7 @@ Decisions where the SPEC is silent:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import orjson
@@ -72,6 +73,7 @@ def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@cache  # one immutable statement, so lookups reuse its compiled form
 def _visible_tasks() -> Any:
     """Tasks whose onboarding and customer are live (the task's own deleted_at aside)."""
     return (
