@@ -7,9 +7,10 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from conftest import MakeKey
-from pivotal.core.ratelimit import DatabaseStorage
+from pivotal.core.ratelimit import DatabaseStore, MemoryStore, RedisStore, Window, WindowStore
 from support import assert_error, auth
 
 ME = "/api/v1/me"
@@ -95,21 +96,42 @@ def test_scope_refusals_still_count(client, make_key: MakeKey):
     assert quota(client.get(ME, headers=auth(key)))[1] == 0
 
 
-def test_database_window_slides(db):
-    """The database storage itself, with a 1-second window so the slide is observable."""
-    storage = DatabaseStorage(db)
-    assert storage.acquire_entry("k", 2, 1)
-    assert storage.acquire_entry("k", 2, 1)
-    assert not storage.acquire_entry("k", 2, 1)
-    start, used = storage.get_moving_window("k", 2, 1)
-    assert used == 2 and start <= time.time()
-    time.sleep(1.05)
-    assert storage.acquire_entry("k", 2, 1)
-    assert storage.get_moving_window("k", 2, 1)[1] == 1
-    assert storage.acquire_entry("other", 1, 1)  # buckets are separate
-    assert storage.incr("counter", 60) == 1
-    assert storage.incr("counter", 60, amount=2) == 3
-    assert storage.get("counter") == 3
+@pytest.fixture(params=["memory", "database", "redis"])
+def store(request, db) -> WindowStore:
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "database":
+        return DatabaseStore(db)
+    redis_store = RedisStore("redis://127.0.0.1:6379/15")
+    redis_store.client.flushdb()
+    return redis_store
+
+
+def test_the_window_slides_second_by_second(store: WindowStore):
+    """Each store, on an explicit clock: hits leave the window 60 s after their second."""
+    assert store.hit("k", 3, 100) == Window(True, 1, 100)
+    assert store.hit("k", 3, 100) == Window(True, 2, 100)
+    assert store.hit("k", 3, 130) == Window(True, 3, 100)
+    assert store.hit("k", 3, 159) == Window(False, 3, 100)  # refused hits are not counted
+    assert store.hit("other", 1, 159) == Window(True, 1, 159)  # buckets are separate
+    # At 160 the two hits of second 100 have left the window; the one of 130 has not.
+    assert store.hit("k", 3, 160) == Window(True, 2, 130)
+    assert store.hit("k", 3, 160) == Window(True, 3, 130)
+    assert store.hit("k", 3, 189) == Window(False, 3, 130)
+    assert store.hit("k", 3, 250) == Window(True, 1, 250)
+    store.prune(400)
+    assert store.hit("k", 3, 400) == Window(True, 1, 400)
+    assert store.check()
+
+
+def test_the_database_store_keeps_at_most_a_minute_of_slots(db):
+    store = DatabaseStore(db)
+    for second in range(0, 300, 3):
+        store.hit("k", 1_000, second)
+    store.prune(300)
+    with db.transaction(write=False) as conn:
+        seconds = conn.execute(text("SELECT second FROM rate_limit_slots")).scalars().all()
+    assert sorted(seconds) == list(range(243, 300, 3))
 
 
 def test_rate_limit_headers_are_documented(client: TestClient):

@@ -6,7 +6,6 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from limits.errors import StorageError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -67,16 +66,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         return render_error(request, _from_http_exception(exc))
-
-    @app.exception_handler(StorageError)
-    async def _rate_limit_storage_down(request: Request, exc: StorageError) -> Response:
-        log.error("rate-limit storage unavailable: %s", exc.storage_error)
-        return render_error(
-            request,
-            ServiceUnavailable(
-                "service_unavailable", "Rate limiting is unavailable; retry shortly."
-            ),
-        )
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:

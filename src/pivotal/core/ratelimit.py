@@ -1,100 +1,136 @@
-"""Per-key rate limits (SPEC §6): a 60-second moving window through the ``limits`` library.
+"""Per-key rate limits (SPEC §6): a 60-second sliding window counted in one-second slots.
 
-Storage is chosen once per process: Redis when ``PIVOTAL_REDIS_URL`` is set, otherwise
+A bucket keeps one counter per Unix second; a request is admitted while the slots of the
+last 60 seconds hold fewer hits than the key's limit, and then adds one to the current
+slot. Counting slots rather than single hits keeps every decision at most 60 additions,
+however high a key's limit, and one step (a Lua script on Redis, one short transaction
+in the database, a lock in memory) both decides and reports the window, so the headers
+describe exactly the state the decision saw.
+
+The store is chosen once per process: Redis when ``PIVOTAL_REDIS_URL`` is set, otherwise
 the database, so every process sharing it shares each key's budget; memory only when
-``PIVOTAL_RATE_LIMIT_STORAGE=memory`` says this process is alone. One algorithm
-throughout: ``MovingWindowRateLimiter``.
+``PIVOTAL_RATE_LIMIT_STORAGE=memory`` says this process is alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
-from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage, MovingWindowSupport, Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import delete, func, insert, select, text
+import redis
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from pivotal.core import clock
-from pivotal.core.errors import RateLimited
-from pivotal.db import tables
+from pivotal.core.errors import RateLimited, ServiceUnavailable
 from pivotal.db.engine import Database
 
 WINDOW_SECONDS = 60
-_hits = tables.rate_limit_hits
+log = logging.getLogger("pivotal.ratelimit")
 
 
-class DatabaseStorage(Storage, MovingWindowSupport):
-    """A moving-window storage in our own database: one row per accepted request.
+@dataclass(frozen=True)
+class Window:
+    """A bucket's window as one decision left it."""
 
-    Each acquisition runs in one write transaction that first takes a per-bucket lock
-    (an advisory lock on PostgreSQL; SQLite runs one writer at a time anyway), so
-    concurrent processes cannot both take the last slot.
-    """
+    allowed: bool
+    used: int  # hits inside the window, this one included when allowed
+    oldest: int  # the oldest second still holding a hit: its slot frees at oldest + 60
 
-    STORAGE_SCHEME = None
 
-    def __init__(self, db: Database) -> None:
-        super().__init__()
-        self.db = db
+class WindowStore(Protocol):
+    def hit(self, bucket: str, limit: int, now: int) -> Window:
+        """Admit one hit at Unix second ``now`` if the window has room; count only admitted hits."""
 
-    @property
-    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
-        return SQLAlchemyError
+    def check(self) -> bool:
+        """Whether the store answers (deep health)."""
 
-    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        if amount > limit:
-            return False
-        now = clock.now_us()
-        window_start = now - expiry * clock.MICROS_PER_SECOND
-        with self.db.transaction(write=True) as conn:
-            if not self.db.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
-            conn.execute(delete(_hits).where(_hits.c.bucket == key, _hits.c.at_us <= window_start))
-            used = conn.execute(
-                select(func.count()).select_from(_hits).where(_hits.c.bucket == key)
-            ).scalar_one()
-            if used + amount > limit:
-                return False
-            conn.execute(insert(_hits), [{"bucket": key, "at_us": now}] * amount)
+    def prune(self, now: int) -> None:
+        """Forget slots no window can see any more."""
+
+
+class MemoryStore:
+    """This process only: for a single server that shares its database with nobody."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, dict[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, bucket: str, limit: int, now: int) -> Window:
+        with self._lock:
+            slots = self._buckets.setdefault(bucket, {})
+            for second in [s for s in slots if s <= now - WINDOW_SECONDS]:
+                del slots[second]
+            used = sum(slots.values())
+            allowed = used < limit
+            if allowed:
+                slots[now] = slots.get(now, 0) + 1
+                used += 1
+            return Window(allowed, used, min(slots, default=now))
+
+    def check(self) -> bool:
         return True
 
-    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        now = clock.now_us()
-        window_start = now - expiry * clock.MICROS_PER_SECOND
-        with self.db.transaction(write=False) as conn:
-            oldest, used = conn.execute(
-                select(func.min(_hits.c.at_us), func.count()).where(
-                    _hits.c.bucket == key, _hits.c.at_us > window_start
-                )
-            ).one()
-        if not used:
-            return now / clock.MICROS_PER_SECOND, 0
-        return oldest / clock.MICROS_PER_SECOND, int(used)
+    def prune(self, now: int) -> None:
+        with self._lock:
+            for bucket, slots in list(self._buckets.items()):
+                if all(second <= now - WINDOW_SECONDS for second in slots):
+                    del self._buckets[bucket]
 
-    # The counter half of the Storage interface, kept consistent with the window above.
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = clock.now_us()
+
+_HIT_POSTGRES = text(
+    "SELECT allowed, used, oldest"
+    " FROM pivotal_rate_limit_hit(:bucket, :limit, :now, :window, :lock_id)"
+)
+_WINDOW = text(
+    "SELECT COALESCE(SUM(hits), 0), MIN(second) FROM rate_limit_slots"
+    " WHERE bucket = :bucket AND second > :start"
+)
+_ADD = text(
+    "INSERT INTO rate_limit_slots (bucket, second, hits) VALUES (:bucket, :second, 1)"
+    " ON CONFLICT (bucket, second) DO UPDATE SET hits = rate_limit_slots.hits + 1"
+)
+_PRUNE = text("DELETE FROM rate_limit_slots WHERE second <= :start")
+
+
+class DatabaseStore:
+    """Slots in our own database, shared by every process that uses it.
+
+    Each decision holds a per-bucket lock, so two processes can never both take the
+    last hit of a window: on PostgreSQL an advisory lock inside one function call (the
+    migration's ``pivotal_rate_limit_hit``, one round trip), on SQLite the one writer.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def hit(self, bucket: str, limit: int, now: int) -> Window:
+        if not self.db.is_sqlite:
+            with self.db.autocommit() as conn:
+                allowed, used, oldest = conn.execute(
+                    _HIT_POSTGRES,
+                    {
+                        "bucket": bucket,
+                        "limit": limit,
+                        "now": now,
+                        "window": WINDOW_SECONDS,
+                        "lock_id": _lock_id(bucket),
+                    },
+                ).one()
+            return Window(bool(allowed), int(used), int(oldest))
         with self.db.transaction(write=True) as conn:
-            conn.execute(insert(_hits), [{"bucket": key, "at_us": now}] * amount)
-            window_start = now - expiry * clock.MICROS_PER_SECOND
-            return int(
-                conn.execute(
-                    select(func.count()).where(_hits.c.bucket == key, _hits.c.at_us > window_start)
-                ).scalar_one()
-            )
-
-    def get(self, key: str) -> int:
-        return self.get_moving_window(key, 0, WINDOW_SECONDS)[1]
-
-    def get_expiry(self, key: str) -> float:
-        start, _ = self.get_moving_window(key, 0, WINDOW_SECONDS)
-        return start + WINDOW_SECONDS
+            used, oldest = conn.execute(
+                _WINDOW, {"bucket": bucket, "start": now - WINDOW_SECONDS}
+            ).one()
+            oldest = now if oldest is None else int(oldest)
+            if used >= limit:
+                return Window(False, int(used), oldest)
+            conn.execute(_ADD, {"bucket": bucket, "second": now})
+        return Window(True, int(used) + 1, oldest)
 
     def check(self) -> bool:
         try:
@@ -104,28 +140,80 @@ class DatabaseStorage(Storage, MovingWindowSupport):
             return False
         return True
 
-    def reset(self) -> int | None:
+    def prune(self, now: int) -> None:
         with self.db.transaction(write=True) as conn:
-            return conn.execute(delete(_hits)).rowcount
-
-    def clear(self, key: str) -> None:
-        with self.db.transaction(write=True) as conn:
-            conn.execute(delete(_hits).where(_hits.c.bucket == key))
+            conn.execute(_PRUNE, {"start": now - WINDOW_SECONDS})
 
 
-def _lock_id(key: str) -> int:
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+def _lock_id(bucket: str) -> int:
+    return int.from_bytes(hashlib.sha256(bucket.encode()).digest()[:8], "big", signed=True)
 
 
-def prune_database_hits(db: Database) -> None:
-    """Drop rows no window can see any more (buckets of keys that went quiet)."""
-    horizon = clock.now_us() - 2 * WINDOW_SECONDS * clock.MICROS_PER_SECOND
-    with db.transaction(write=True) as conn:
-        conn.execute(delete(_hits).where(_hits.c.at_us < horizon))
+# One round trip, atomic on the Redis server: drop slots that left the window, sum the
+# rest, and count the hit only when there is room. The hash expires once its last slot
+# could matter, so idle keys leave nothing behind.
+_REDIS_HIT = """
+local limit = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local fields = redis.call('HGETALL', KEYS[1])
+local used = 0
+local oldest = nil
+for i = 1, #fields, 2 do
+  local second = tonumber(fields[i])
+  if second <= now - window then
+    redis.call('HDEL', KEYS[1], fields[i])
+  else
+    used = used + tonumber(fields[i + 1])
+    if oldest == nil or second < oldest then oldest = second end
+  end
+end
+local allowed = 0
+if used < limit then
+  redis.call('HINCRBY', KEYS[1], now, 1)
+  redis.call('EXPIRE', KEYS[1], window + 1)
+  used = used + 1
+  allowed = 1
+  if oldest == nil then oldest = now end
+end
+if oldest == nil then oldest = now end
+return {allowed, used, oldest}
+"""
 
 
-def make_storage(choice: str, db: Database, redis_url: str | None) -> Any:
-    """The storage for ``choice`` (auto, memory, database, redis)."""
+class RedisStore:
+    """Slots in a Redis hash per bucket; an unreachable Redis fails closed, as a 503."""
+
+    PREFIX = "pivotal:ratelimit:"
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._script = self.client.register_script(_REDIS_HIT)
+
+    def hit(self, bucket: str, limit: int, now: int) -> Window:
+        try:
+            allowed, used, oldest = self._script(
+                keys=[self.PREFIX + bucket], args=[limit, now, WINDOW_SECONDS]
+            )
+        except redis.RedisError as exc:
+            log.error("rate-limit storage unavailable: %s", exc)
+            raise ServiceUnavailable(
+                "service_unavailable", "Rate limiting is unavailable; retry shortly."
+            ) from exc
+        return Window(bool(allowed), int(used), int(oldest))
+
+    def check(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def prune(self, now: int) -> None:
+        """Nothing to do: each hash expires by itself."""
+
+
+def make_store(choice: str, db: Database, redis_url: str | None) -> WindowStore:
+    """The store for ``choice`` (auto, memory, database, redis)."""
     if choice == "auto":
         # Memory only when asked for: a server cannot know whether another process
         # (a second `serve`, granian workers) shares its database.
@@ -133,12 +221,11 @@ def make_storage(choice: str, db: Database, redis_url: str | None) -> Any:
     if choice == "redis":
         if not redis_url:
             raise ValueError("PIVOTAL_RATE_LIMIT_STORAGE=redis needs PIVOTAL_REDIS_URL")
-        # Wrapped so that an unreachable Redis surfaces as one StorageError (a 503).
-        return storage_from_string(redis_url, wrap_exceptions=True)
+        return RedisStore(redis_url)
     if choice == "memory":
-        return MemoryStorage()
+        return MemoryStore()
     if choice == "database":
-        return DatabaseStorage(db)
+        return DatabaseStore(db)
     raise ValueError(f"unknown rate limit storage {choice!r}")
 
 
@@ -159,23 +246,23 @@ class Quota:
 
 
 class RateLimiter:
-    def __init__(self, storage: Any) -> None:
-        self.storage = storage
-        self.strategy = MovingWindowRateLimiter(storage)
+    def __init__(self, store: WindowStore) -> None:
+        self.store = store
 
     def hit(self, key_id: str, per_minute: int) -> Quota:
         """Count one request for the key, or raise the 429 with its headers."""
-        item = RateLimitItemPerMinute(per_minute)
-        allowed = self.strategy.hit(item, "key", key_id)
-        stats = self.strategy.get_window_stats(item, "key", key_id)
         now = time.time()
-        reset = max(math.ceil(stats.reset_time), math.ceil(now))
-        quota = Quota(limit=per_minute, remaining=max(0, stats.remaining), reset=reset)
-        if not allowed:
-            retry_after = max(1, math.ceil(stats.reset_time - now))
+        window = self.store.hit(key_id, per_minute, math.floor(now))
+        reset = window.oldest + WINDOW_SECONDS
+        quota = Quota(limit=per_minute, remaining=max(0, per_minute - window.used), reset=reset)
+        if not window.allowed:
+            retry_after = max(1, math.ceil(reset - now))
             raise RateLimited(
                 "rate_limited",
                 f"Rate limit exceeded. Retry after {retry_after} seconds.",
                 headers={**quota.headers(), "Retry-After": str(retry_after)},
             )
         return quota
+
+    def prune(self) -> None:
+        self.store.prune(math.floor(time.time()))

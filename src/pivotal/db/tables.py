@@ -234,17 +234,14 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_created", "created_at"),
 )
 
-# The database-backed moving window for rate limits, used when several processes share
-# one database and no Redis is configured: one row per accepted request.
-rate_limit_hits = Table(
-    "rate_limit_hits",
+# The database-backed rate-limit window (core/ratelimit.py), used when several processes
+# share the database without Redis: hits per bucket and Unix second.
+rate_limit_slots = Table(
+    "rate_limit_slots",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("bucket", String(128), nullable=False),
-    Column("at_us", BigInteger, nullable=False),
-    Index("ix_rate_limit_hits_bucket_at", "bucket", "at_us"),
+    Column("bucket", String(128), primary_key=True),
+    Column("second", BigInteger, primary_key=True),
+    Column("hits", Integer, nullable=False),
 )
 
 # Tasks under an onboarding (SPEC §7.5). customer_id is the onboarding's, copied so a
