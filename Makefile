@@ -48,7 +48,7 @@ format: $(VENV)/.dev-installed
 
 ## Seed SQLite (and PostgreSQL when PIVOTAL_BENCH_POSTGRES_URL is set: that database is
 ## wiped), serve under granian, load with wrk, write bench/RESULTS.md. Options go in
-## BENCH_ARGS, e.g. make bench BENCH_ARGS="--size 1m --duration 10".
+## BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10k --duration 5".
 BENCH_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: $(VENV)/.bench-installed

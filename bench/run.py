@@ -1,8 +1,8 @@
 """``make bench``: seed, serve under granian, load with wrk, compare with a bare baseline.
 
-For each engine (SQLite always; PostgreSQL when PIVOTAL_BENCH_POSTGRES_URL is set, and
-that database is WIPED) the run seeds ``--size`` customers (bench/seed.py), then serves,
-one granian process each, on 127.0.0.1:
+For each of ``--sizes`` (10k and 1m customers by default) and each engine (SQLite always;
+PostgreSQL when PIVOTAL_BENCH_POSTGRES_URL is set, and that database is WIPED) the run
+seeds the database (bench/seed.py), then serves, one granian process each, on 127.0.0.1:
 
   * the real server (``pivotal.app:create_app``, configured from the environment),
   * the bare baseline (bench/baseline.py: same SQL, same driver, no framework),
@@ -13,7 +13,7 @@ drives every endpoint with wrk (``--threads`` threads, ``--connections`` connect
 the baseline, measures the server's resident size after ``--memory-requests`` requests,
 and writes it all, with the machine and the exact commands, to bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [--size 10k|100k|1m] [--duration 10] [--engines sqlite,postgres]
+    .venv/bin/python bench/run.py [--sizes 10k,1m] [--duration 10] [--engines sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -411,9 +411,9 @@ class Runner:
                     print(f"    (stopped by --memory-seconds at {done:,} requests)")
             run.commands.append(result.command + "   # the mix, stopped by response() count")
 
-    def engine(self, name: str, url: str) -> EngineRun:
-        print(f"== {name}: seeding {self.args.size} customers", flush=True)
-        seeded = seed(url, SIZES[self.args.size])
+    def engine(self, name: str, url: str, size: str) -> EngineRun:
+        print(f"== {name}: seeding {size} customers", flush=True)
+        seeded = seed(url, SIZES[size])
         print(f"   seeded in {seeded.seconds:.1f} s", flush=True)
         run = EngineRun(name, engine_version(seeded.url), seeded)
         endpoints = tuple(e for e in ENDPOINTS if e.key in self.args.only) or ENDPOINTS
@@ -594,7 +594,7 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
         + shlex.quote(shlex.join(sys.argv[1:])),
         "```",
         "",
-        f"Size: {args.size} customers (one contact and one onboarding each); wrk"
+        f"Sizes: {', '.join(args.sizes)} customers (one contact and one onboarding each); wrk"
         f" {args.threads} thread(s), {args.connections} connections, {args.duration} s per"
         " endpoint after a 1 s warm-up; one granian process (one worker) per app.",
         "",
@@ -606,7 +606,7 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
         "",
     ]
     for run in runs:
-        out += [f"## {run.engine} ({run.version})", ""]
+        out += [f"## {run.engine} ({run.version}), {run.seeded.customers:,} customers", ""]
         out += [f"Seeded {run.seeded.customers:,} customers in {run.seeded.seconds:.1f} s.", ""]
         out += table(run)
         out += ["", "Acceptance targets (issue 7) against this run:", ""]
@@ -617,7 +617,9 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="10k")
+    parser.add_argument(
+        "--sizes", default="10k,1m", help=f"comma list of {', '.join(SIZES)} (customers)"
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32)
@@ -650,6 +652,9 @@ def main() -> None:
     # A SIGTERM unwinds like Ctrl-C, so every granian this run started is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.only = [k for k in args.only.split(",") if k]
+    args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    if unknown := set(args.sizes) - set(SIZES):
+        parser.error(f"unknown size(s): {', '.join(sorted(unknown))}")
     args.memory_requests = sorted(int(n) for n in args.memory_requests.split(",") if n)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -657,15 +662,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pivotal-bench-") as tmp:
         work = Path(tmp)
         runner = Runner(args, work)
-        if "sqlite" in engines:
-            path = (args.data_dir / f"bench-{args.size}.db").resolve()
-            runs.append(runner.engine("SQLite", f"sqlite:///{path}"))
         postgres = os.environ.get("PIVOTAL_BENCH_POSTGRES_URL")
-        if "postgres" in engines:
-            if postgres:
-                runs.append(runner.engine("PostgreSQL", postgres))
-            else:
-                print("(set PIVOTAL_BENCH_POSTGRES_URL to measure PostgreSQL too)")
+        if "postgres" in engines and not postgres:
+            print("(set PIVOTAL_BENCH_POSTGRES_URL to measure PostgreSQL too)")
+        for size in args.sizes:
+            if "sqlite" in engines:
+                path = (args.data_dir / f"bench-{size}.db").resolve()
+                runs.append(runner.engine("SQLite", f"sqlite:///{path}", size))
+            if "postgres" in engines and postgres:
+                runs.append(runner.engine("PostgreSQL", postgres, size))
     for run in runs:
         print(f"\n== {run.engine} ({run.version}), {run.seeded.customers:,} customers")
         print("\n".join(table(run)))

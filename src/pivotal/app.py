@@ -52,6 +52,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Here, not only in the CLI: `serve --workers N` starts fresh processes, and each
     # must write its own access lines (a no-op where logging is already set up).
     logging.basicConfig(level=services.settings.log_level, format="%(message)s")
+    import os
+
+    import anyio.to_thread
+
+    if os.environ.get("XTHREADS"):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["XTHREADS"])
     tasks = [asyncio.create_task(_maintenance(services))]
     stop = asyncio.Event()
     if services.settings.run_worker:

@@ -32,6 +32,8 @@ class Settings:
     slack_api_url: str = "https://slack.com/api"
     resend_api_url: str = "https://api.resend.com"
     hubspot_api_url: str = "https://api.hubapi.com"
+    # Threads for blocking work (database calls) per process; see app._lifespan.
+    threads: int = 4
     # Bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
 
@@ -50,6 +52,7 @@ class Settings:
             "slack_api_url": env.get("PIVOTAL_SLACK_API_URL") or cls.slack_api_url,
             "resend_api_url": env.get("PIVOTAL_RESEND_API_URL") or cls.resend_api_url,
             "hubspot_api_url": env.get("PIVOTAL_HUBSPOT_API_URL") or cls.hubspot_api_url,
+            "threads": env.get("PIVOTAL_THREADS") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -64,7 +67,16 @@ class Settings:
             slack_api_url=(values["slack_api_url"] or cls.slack_api_url).rstrip("/"),
             resend_api_url=(values["resend_api_url"] or cls.resend_api_url).rstrip("/"),
             hubspot_api_url=(values["hubspot_api_url"] or cls.hubspot_api_url).rstrip("/"),
+            threads=_positive_int("PIVOTAL_THREADS", values["threads"], cls.threads),
         )
+
+
+def _positive_int(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def _flag(value: str | None) -> bool:

@@ -16,6 +16,6 @@ router = APIRouter(prefix=API_PREFIX, tags=["activity"], route_class=route_class
 
 
 @router.get("/customers/{id}/activity", response_model=ActivityList, responses=errors(404))
-def list_activity(id: str, ctx: Ctx, page: Page) -> Response:
+async def list_activity(id: str, ctx: Ctx, page: Page) -> Response:
     """Every change to the customer and its contacts, onboardings and tasks, newest first."""
-    return ctx.read(lambda tx: service.list_activity(tx, id, page))
+    return await ctx.read(lambda tx: service.list_activity(tx, id, page))

@@ -17,7 +17,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["contacts"], route_class=route_class
 
 
 @router.get("/customers/{customerId}/contacts", response_model=ContactList, responses=errors(404))
-def list_contacts(
+async def list_contacts(
     customerId: str,
     ctx: Ctx,
     page: Page,
@@ -25,7 +25,7 @@ def list_contacts(
     is_primary: bool | None = None,
 ) -> Response:
     """List a customer's contacts, newest first."""
-    return ctx.read(lambda tx: service.list_contacts(tx, customerId, email, is_primary, page))
+    return await ctx.read(lambda tx: service.list_contacts(tx, customerId, email, is_primary, page))
 
 
 @router.post(
@@ -34,24 +34,24 @@ def list_contacts(
     response_model=Contact,
     responses=errors(404, 409, body=True),
 )
-def create_contact(customerId: str, body: ContactCreate, ctx: Ctx) -> Response:
+async def create_contact(customerId: str, body: ContactCreate, ctx: Ctx) -> Response:
     """Attach a contact to a customer."""
-    return ctx.write(lambda tx: service.create(tx, customerId, body), 201)
+    return await ctx.write(lambda tx: service.create(tx, customerId, body), 201)
 
 
 @router.get("/contacts/{id}", response_model=Contact, responses=errors(404))
-def get_contact(id: str, ctx: Ctx) -> Response:
+async def get_contact(id: str, ctx: Ctx) -> Response:
     """Retrieve a contact."""
-    return ctx.read(lambda tx: service.get(tx, id))
+    return await ctx.read(lambda tx: service.get(tx, id))
 
 
 @router.patch("/contacts/{id}", response_model=Contact, responses=errors(404, 409, body=True))
-def update_contact(id: str, body: ContactUpdate, ctx: Ctx) -> Response:
+async def update_contact(id: str, body: ContactUpdate, ctx: Ctx) -> Response:
     """Update the fields sent; setting `is_primary` clears it on the customer's other contacts."""
-    return ctx.write(lambda tx: service.update_contact(tx, id, body))
+    return await ctx.write(lambda tx: service.update_contact(tx, id, body))
 
 
 @router.delete("/contacts/{id}", response_model=Deleted, responses=errors(404))
-def delete_contact(id: str, ctx: Ctx) -> Response:
+async def delete_contact(id: str, ctx: Ctx) -> Response:
     """Soft-delete a contact."""
-    return ctx.write(lambda tx: service.delete(tx, id))
+    return await ctx.write(lambda tx: service.delete(tx, id))

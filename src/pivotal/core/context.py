@@ -10,16 +10,12 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from pivotal.config import Settings
 from pivotal.core import auth, clock, idempotency
-from pivotal.core.ratelimit import (
-    DatabaseStorage,
-    RateLimiter,
-    make_storage,
-    prune_database_hits,
-)
+from pivotal.core.ratelimit import DatabaseStore, MemoryStore, RateLimiter, make_store
 from pivotal.core.responses import JSON_MEDIA_TYPE
 from pivotal.core.secret_key import load_secret_key
 from pivotal.db.engine import Database
@@ -52,9 +48,11 @@ class Services:
         self.db = db
         self._secret_key: bytes | None = None
         self._lock = threading.Lock()
-        self.rate_limiter = RateLimiter(
-            make_storage(settings.rate_limit_storage, db, settings.redis_url)
-        )
+        store = make_store(settings.rate_limit_storage, db, settings.redis_url)
+        self.rate_limiter = RateLimiter(store)
+        # On SQLite, with the limiter in memory or in that same database, admission is
+        # local work of microseconds: not worth a thread hop (see Database.run).
+        self._admit_inline = db.is_sqlite and isinstance(store, MemoryStore | DatabaseStore)
 
     @property
     def secret_key(self) -> bytes:
@@ -75,19 +73,25 @@ class Services:
         return key
 
     def prune_expired(self) -> None:
-        """Forget idempotency results past 24 h and rate-limit rows no window can see."""
+        """Forget idempotency results past 24 h and rate-limit slots no window can see."""
         with self.db.transaction(write=True) as conn:
             idempotency.prune(conn, clock.now_us())
-        if isinstance(self.rate_limiter.storage, DatabaseStorage):
-            prune_database_hits(self.db)
+        self.rate_limiter.prune()
 
-    def admit(self, request: Request) -> None:
+    async def admit(self, request: Request) -> None:
         """Authenticate the request's key, then count it against the key's rate limit.
 
-        A request refused with 401 never reaches the limiter (SPEC §6).
+        Both happen in one trip to a worker thread (none on SQLite). A request refused
+        with 401 never reaches the limiter (SPEC §6).
         """
+        if self._admit_inline:
+            self._admit(request)
+        else:
+            await run_in_threadpool(self._admit, request)
+
+    def _admit(self, request: Request) -> None:
         key = self.authenticate(request.headers.get("authorization"))
-        request.state.api_key = key
+        request.state.api_key = key  # set first: a 429 still names the key in the log
         request.state.quota = self.rate_limiter.hit(key.id, key.rate_limit)
 
 
@@ -110,14 +114,21 @@ class RequestContext:
     def _tx(self, conn: Connection) -> Tx:
         return Tx(conn, self.key.workspace_id, self.actor, clock.now_us())
 
-    def read(self, fn: Callable[[Tx], Any]) -> Response:
+    async def read(self, fn: Callable[[Tx], Any]) -> Response:
         """Run a read and answer 200 with its JSON."""
+        return await self.services.db.run(self._read, fn)
+
+    async def write(self, fn: Callable[[Tx], Any], status_code: int = 200) -> Response:
+        """Run a change; its events and activity commit with it or not at all."""
+        return await self.services.db.run(self._write, fn, status_code)
+
+    def _read(self, fn: Callable[[Tx], Any]) -> Response:
         with self.services.db.transaction(write=False) as conn:
             body = orjson.dumps(fn(self._tx(conn)))
         return Response(body, 200, media_type=JSON_MEDIA_TYPE)
 
-    def write(self, fn: Callable[[Tx], Any], status_code: int = 200) -> Response:
-        """Run a change; its events and activity commit with it or not at all.
+    def _write(self, fn: Callable[[Tx], Any], status_code: int) -> Response:
+        """One transaction for the change, its events, its activity and its idempotency record.
 
         With an Idempotency-Key, the key is claimed in this same transaction and the
         exact response bytes are stored in it, so a retry replays them byte for byte.
@@ -142,7 +153,8 @@ class RequestContext:
         return Response(body, status_code, media_type=JSON_MEDIA_TYPE)
 
 
-def _context(request: Request) -> RequestContext:
+async def _context(request: Request) -> RequestContext:
+    # async: FastAPI runs a plain def dependency on a worker thread, a hop for nothing.
     return RequestContext(
         request.app.state.services,
         request.state.api_key,

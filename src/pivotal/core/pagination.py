@@ -19,7 +19,7 @@ class PageParams:
     before: int | None  # microseconds; only rows created strictly before it
 
 
-def _page_params(
+async def _page_params(  # async: a plain def would cost a thread hop
     limit: Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")] = 20,
     cursor: Annotated[
         str | None,

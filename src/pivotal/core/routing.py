@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from pivotal.core import idempotency
@@ -150,7 +149,7 @@ class ApiRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             services: Services = request.app.state.services
-            await run_in_threadpool(services.admit, request)
+            await services.admit(request)
             if scope is not None:
                 require_scope(request.state.api_key, scope)
             reject_nul_in_query(request)

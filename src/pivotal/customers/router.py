@@ -25,7 +25,7 @@ router = APIRouter(
 
 
 @router.get("", response_model=CustomerList, responses=errors())
-def list_customers(
+async def list_customers(
     ctx: Ctx,
     page: Page,
     status: CustomerStatus | None = None,
@@ -48,28 +48,28 @@ def list_customers(
         "intercom_company_id": intercom_company_id,
         "slack_channel_id": slack_channel_id,
     }
-    return ctx.read(lambda tx: service.list_customers(tx, filters, page))
+    return await ctx.read(lambda tx: service.list_customers(tx, filters, page))
 
 
 @router.post("", status_code=201, response_model=Customer, responses=errors(409, body=True))
-def create_customer(body: CustomerCreate, ctx: Ctx) -> Response:
+async def create_customer(body: CustomerCreate, ctx: Ctx) -> Response:
     """Create a customer."""
-    return ctx.write(lambda tx: service.create(tx, body), 201)
+    return await ctx.write(lambda tx: service.create(tx, body), 201)
 
 
 @router.get("/{id}", response_model=Customer, responses=errors(404))
-def get_customer(id: str, ctx: Ctx) -> Response:
+async def get_customer(id: str, ctx: Ctx) -> Response:
     """Retrieve a customer by display id or id."""
-    return ctx.read(lambda tx: service.get(tx, id))
+    return await ctx.read(lambda tx: service.get(tx, id))
 
 
 @router.patch("/{id}", response_model=Customer, responses=errors(404, 409, body=True))
-def update_customer(id: str, body: CustomerUpdate, ctx: Ctx) -> Response:
+async def update_customer(id: str, body: CustomerUpdate, ctx: Ctx) -> Response:
     """Update the fields sent; `{}` changes nothing."""
-    return ctx.write(lambda tx: service.update_customer(tx, id, body))
+    return await ctx.write(lambda tx: service.update_customer(tx, id, body))
 
 
 @router.delete("/{id}", response_model=Deleted, responses=errors(404))
-def delete_customer(id: str, ctx: Ctx) -> Response:
+async def delete_customer(id: str, ctx: Ctx) -> Response:
     """Soft-delete a customer; its contacts, onboardings and tasks are hidden with it."""
-    return ctx.write(lambda tx: service.delete(tx, id))
+    return await ctx.write(lambda tx: service.delete(tx, id))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
+from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -53,27 +56,59 @@ class Database:
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(
-                url,
-                pool_size=pool_size,
-                max_overflow=30,
-                pool_pre_ping=True,
-            )
+            # No pre-ping: it would cost a round trip on every checkout. A connection the
+            # server dropped fails its request once (503, see core/handlers.py), and
+            # SQLAlchemy then replaces the whole pool.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=30)
+        # Shares the pool; each checkout switches the connection to autocommit, client-side.
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Connection]:
-        """Yield a connection inside one transaction: committed on success, else rolled back."""
-        if not (self.is_sqlite and write):
+        """Yield a connection inside one transaction: committed on success, else rolled back.
+
+        On PostgreSQL a read runs in autocommit instead: under READ COMMITTED each
+        statement of a transaction takes its own snapshot anyway, so a read sees exactly
+        the same without the BEGIN and COMMIT round trips.
+        """
+        if not self.is_sqlite and not write:
+            with self.autocommit() as connection:
+                yield connection
+            return
+        if not write:
             with self.engine.connect() as connection:
-                if self.is_sqlite:
-                    connection.info["sqlite_begin"] = "BEGIN"
+                connection.info["sqlite_begin"] = "BEGIN"
                 with connection.begin():
                     yield connection
+            return
+        if not self.is_sqlite:
+            with self.engine.connect() as connection, connection.begin():
+                yield connection
             return
         with self._sqlite_writer, self.engine.connect() as connection:
             connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
             with connection.begin():
                 yield connection
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """Yield a PostgreSQL connection outside any transaction: each statement commits
+        by itself (for work that is a single statement, or reads)."""
+        with self._autocommit_engine.connect() as connection:
+            yield connection
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work from async code: inline on SQLite, on a worker
+        thread on PostgreSQL.
+
+        SQLite work is local and takes microseconds, and in WAL mode reads never wait
+        for writers: a thread hop (and the GIL traffic of many threads) costs more than
+        the work. PostgreSQL waits on the network and on other sessions' locks, which
+        must not stall the event loop.
+        """
+        if self.is_sqlite:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
 
     def dispose(self) -> None:
         self.engine.dispose()

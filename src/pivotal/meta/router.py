@@ -60,7 +60,7 @@ class Me(BaseModel):
 
 
 @public.get("/api/v1/health", response_model=Health)
-def health() -> Response:
+async def health() -> Response:
     """Liveness: answers without touching the database, no key needed."""
     return json_response(
         {"status": "ok", "timestamp": clock.iso(clock.now_us()), "version": __version__}
@@ -86,14 +86,14 @@ async def deep_health(request: Request) -> Response:
     services: Services = request.app.state.services
     checks: dict[str, Any] = {"database": await run_in_threadpool(_check_database, services)}
     if services.settings.redis_url:
-        reachable = await run_in_threadpool(services.rate_limiter.storage.check)
+        reachable = await run_in_threadpool(services.rate_limiter.store.check)
         checks["redis"] = "ok" if reachable else "error: unreachable"
     ok = all(value == "ok" for value in checks.values())
     return json_response({"status": "ok" if ok else "error", "checks": checks}, 200 if ok else 503)
 
 
 @authenticated.get("/api/v1/me", response_model=Me, responses=errors())
-def me(ctx: Ctx) -> Response:
+async def me(ctx: Ctx) -> Response:
     """The calling API key and its workspace."""
     key = ctx.key
     return json_response(

@@ -25,7 +25,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["onboardings"], route_class=route_cl
 
 
 @router.get("/onboardings", response_model=OnboardingList, responses=errors())
-def list_onboardings(
+async def list_onboardings(
     ctx: Ctx,
     page: Page,
     customer_id: str | None = None,
@@ -33,7 +33,7 @@ def list_onboardings(
     state: State | None = None,
 ) -> Response:
     """List onboardings, newest first; `customer_id` takes a display id or an id."""
-    return ctx.read(
+    return await ctx.read(
         lambda tx: service.list_onboardings(
             tx, page, customer_ref=customer_id, phase=phase, state=state
         )
@@ -43,15 +43,15 @@ def list_onboardings(
 @router.post(
     "/onboardings", status_code=201, response_model=Onboarding, responses=errors(404, body=True)
 )
-def create_onboarding(body: OnboardingCreate, ctx: Ctx) -> Response:
+async def create_onboarding(body: OnboardingCreate, ctx: Ctx) -> Response:
     """Open an onboarding for a customer."""
-    return ctx.write(lambda tx: service.create(tx, body), 201)
+    return await ctx.write(lambda tx: service.create(tx, body), 201)
 
 
 @router.get(
     "/customers/{customerId}/onboardings", response_model=OnboardingList, responses=errors(404)
 )
-def list_customer_onboardings(
+async def list_customer_onboardings(
     customerId: str,
     ctx: Ctx,
     page: Page,
@@ -59,7 +59,7 @@ def list_customer_onboardings(
     state: State | None = None,
 ) -> Response:
     """List one customer's onboardings, newest first."""
-    return ctx.read(
+    return await ctx.read(
         lambda tx: service.list_onboardings(
             tx, page, customer_ref=customerId, customer_must_exist=True, phase=phase, state=state
         )
@@ -67,26 +67,26 @@ def list_customer_onboardings(
 
 
 @router.get("/onboardings/{id}", response_model=Onboarding, responses=errors(404))
-def get_onboarding(id: str, ctx: Ctx) -> Response:
+async def get_onboarding(id: str, ctx: Ctx) -> Response:
     """Retrieve an onboarding."""
-    return ctx.read(lambda tx: service.get(tx, id))
+    return await ctx.read(lambda tx: service.get(tx, id))
 
 
 @router.patch("/onboardings/{id}", response_model=Onboarding, responses=errors(404, body=True))
-def update_onboarding(id: str, body: OnboardingUpdate, ctx: Ctx) -> Response:
+async def update_onboarding(id: str, body: OnboardingUpdate, ctx: Ctx) -> Response:
     """Update the fields sent; phase changes are recorded as transitions."""
-    return ctx.write(lambda tx: service.update_onboarding(tx, id, body))
+    return await ctx.write(lambda tx: service.update_onboarding(tx, id, body))
 
 
 @router.delete("/onboardings/{id}", response_model=Deleted, responses=errors(404))
-def delete_onboarding(id: str, ctx: Ctx) -> Response:
+async def delete_onboarding(id: str, ctx: Ctx) -> Response:
     """Soft-delete an onboarding."""
-    return ctx.write(lambda tx: service.delete(tx, id))
+    return await ctx.write(lambda tx: service.delete(tx, id))
 
 
 @router.get(
     "/onboardings/{id}/transitions", response_model=PhaseTransitionList, responses=errors(404)
 )
-def list_transitions(id: str, ctx: Ctx, page: Page) -> Response:
+async def list_transitions(id: str, ctx: Ctx, page: Page) -> Response:
     """The onboarding's phase changes, newest first."""
-    return ctx.read(lambda tx: service.list_transitions(tx, id, page))
+    return await ctx.read(lambda tx: service.list_transitions(tx, id, page))

@@ -17,9 +17,9 @@ router = APIRouter(prefix=API_PREFIX, tags=["tasks"], route_class=route_class("t
 
 
 @router.get("/onboardings/{id}/tasks", response_model=TaskList, responses=errors(404))
-def list_tasks(id: str, ctx: Ctx, page: Page, completed: bool | None = None) -> Response:
+async def list_tasks(id: str, ctx: Ctx, page: Page, completed: bool | None = None) -> Response:
     """List an onboarding's tasks by `position`, then creation; `next_cursor` continues."""
-    return ctx.read(lambda tx: service.list_tasks(tx, id, completed, page))
+    return await ctx.read(lambda tx: service.list_tasks(tx, id, completed, page))
 
 
 @router.post(
@@ -28,24 +28,24 @@ def list_tasks(id: str, ctx: Ctx, page: Page, completed: bool | None = None) -> 
     response_model=Task,
     responses=errors(404, body=True),
 )
-def create_task(id: str, body: TaskCreate, ctx: Ctx) -> Response:
+async def create_task(id: str, body: TaskCreate, ctx: Ctx) -> Response:
     """Add a task (or, with `parent_task_id`, a subtask) to an onboarding."""
-    return ctx.write(lambda tx: service.create(tx, id, body), 201)
+    return await ctx.write(lambda tx: service.create(tx, id, body), 201)
 
 
 @router.get("/tasks/{id}", response_model=Task, responses=errors(404))
-def get_task(id: str, ctx: Ctx) -> Response:
+async def get_task(id: str, ctx: Ctx) -> Response:
     """Retrieve a task."""
-    return ctx.read(lambda tx: service.get(tx, id))
+    return await ctx.read(lambda tx: service.get(tx, id))
 
 
 @router.patch("/tasks/{id}", response_model=Task, responses=errors(404, body=True))
-def update_task(id: str, body: TaskUpdate, ctx: Ctx) -> Response:
+async def update_task(id: str, body: TaskUpdate, ctx: Ctx) -> Response:
     """Update the fields sent; completing a task records who and when."""
-    return ctx.write(lambda tx: service.update_task(tx, id, body))
+    return await ctx.write(lambda tx: service.update_task(tx, id, body))
 
 
 @router.delete("/tasks/{id}", response_model=Deleted, responses=errors(404))
-def delete_task(id: str, ctx: Ctx) -> Response:
+async def delete_task(id: str, ctx: Ctx) -> Response:
     """Soft-delete a task and its subtasks."""
-    return ctx.write(lambda tx: service.delete(tx, id))
+    return await ctx.write(lambda tx: service.delete(tx, id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from pivotal.core import clock
@@ -35,38 +36,45 @@ router = APIRouter(prefix=API_PREFIX, tags=["webhooks"], route_class=route_class
     response_model=WebhookEndpoint,
     responses=errors(body=True),
 )
-def create_endpoint(body: EndpointCreate, ctx: Ctx) -> Response:
+async def create_endpoint(body: EndpointCreate, ctx: Ctx) -> Response:
     """Create an endpoint; the answer shows its signing secret, this once."""
     services = ctx.services
-    url = service.vet_url(services.settings, body.url)
-    return ctx.write(lambda tx: service.create_endpoint(tx, services.secret_key, body, url), 201)
+    # DNS lookups: off the event loop.
+    url = await run_in_threadpool(service.vet_url, services.settings, body.url)
+    return await ctx.write(
+        lambda tx: service.create_endpoint(tx, services.secret_key, body, url), 201
+    )
 
 
 @router.get("/webhook_endpoints", response_model=WebhookEndpointList, responses=errors())
-def list_endpoints(ctx: Ctx, page: Page) -> Response:
+async def list_endpoints(ctx: Ctx, page: Page) -> Response:
     """List endpoints, newest first."""
-    return ctx.read(lambda tx: service.list_endpoints(tx, page))
+    return await ctx.read(lambda tx: service.list_endpoints(tx, page))
 
 
 @router.get("/webhook_endpoints/{id}", response_model=WebhookEndpoint, responses=errors(404))
-def get_endpoint(id: str, ctx: Ctx) -> Response:
+async def get_endpoint(id: str, ctx: Ctx) -> Response:
     """Retrieve an endpoint (never its secret)."""
-    return ctx.read(lambda tx: service.get_endpoint(tx, id))
+    return await ctx.read(lambda tx: service.get_endpoint(tx, id))
 
 
 @router.patch(
     "/webhook_endpoints/{id}", response_model=WebhookEndpoint, responses=errors(404, body=True)
 )
-def update_endpoint(id: str, body: EndpointUpdate, ctx: Ctx) -> Response:
+async def update_endpoint(id: str, body: EndpointUpdate, ctx: Ctx) -> Response:
     """Change url, enabled_events, description, or disabled."""
-    url = service.vet_url(ctx.services.settings, body.url) if body.url is not None else None
-    return ctx.write(lambda tx: service.update_endpoint(tx, id, body, url))
+    url = (
+        await run_in_threadpool(service.vet_url, ctx.services.settings, body.url)
+        if body.url is not None
+        else None
+    )
+    return await ctx.write(lambda tx: service.update_endpoint(tx, id, body, url))
 
 
 @router.delete("/webhook_endpoints/{id}", response_model=DeletedEndpoint, responses=errors(404))
-def delete_endpoint(id: str, ctx: Ctx) -> Response:
+async def delete_endpoint(id: str, ctx: Ctx) -> Response:
     """Delete an endpoint; it receives nothing more."""
-    return ctx.write(lambda tx: service.delete_endpoint(tx, id))
+    return await ctx.write(lambda tx: service.delete_endpoint(tx, id))
 
 
 @router.post(
@@ -74,18 +82,18 @@ def delete_endpoint(id: str, ctx: Ctx) -> Response:
     response_model=WebhookEndpoint,
     responses=errors(404),
 )
-def rotate_secret(id: str, ctx: Ctx) -> Response:
+async def rotate_secret(id: str, ctx: Ctx) -> Response:
     """A new signing secret; the old one keeps signing beside it for 24 hours."""
     secret_key = ctx.services.secret_key
-    return ctx.write(lambda tx: service.rotate_secret(tx, secret_key, id))
+    return await ctx.write(lambda tx: service.rotate_secret(tx, secret_key, id))
 
 
 @router.get(
     "/webhook_endpoints/{id}/deliveries", response_model=WebhookDeliveryList, responses=errors(404)
 )
-def list_deliveries(id: str, ctx: Ctx, page: Page) -> Response:
+async def list_deliveries(id: str, ctx: Ctx, page: Page) -> Response:
     """The endpoint's deliveries, newest first, each with its attempts."""
-    return ctx.read(lambda tx: service.list_deliveries(tx, id, page))
+    return await ctx.read(lambda tx: service.list_deliveries(tx, id, page))
 
 
 @router.post(
@@ -94,13 +102,13 @@ def list_deliveries(id: str, ctx: Ctx, page: Page) -> Response:
     response_model=WebhookDelivery,
     responses=errors(404),
 )
-def replay_delivery(id: str, ctx: Ctx) -> Response:
+async def replay_delivery(id: str, ctx: Ctx) -> Response:
     """Send the same event (same id and body) again, as a new delivery."""
-    return ctx.write(lambda tx: service.replay_delivery(tx, id), 201)
+    return await ctx.write(lambda tx: service.replay_delivery(tx, id), 201)
 
 
 @router.get("/events", response_model=EventList, responses=errors())
-def list_events(
+async def list_events(
     ctx: Ctx,
     page: Page,
     type: Annotated[str | None, Query(description="Exact event type.")] = None,
@@ -117,10 +125,10 @@ def list_events(
             raise InvalidRequest(
                 "invalid_string", "created_after must be an ISO 8601 date-time", "created_after"
             ) from exc
-    return ctx.read(lambda tx: service.list_events(tx, page, type, after))
+    return await ctx.read(lambda tx: service.list_events(tx, page, type, after))
 
 
 @router.get("/events/{id}", response_model=Event, responses=errors(404))
-def get_event(id: str, ctx: Ctx) -> Response:
+async def get_event(id: str, ctx: Ctx) -> Response:
     """Retrieve one event of the last 30 days."""
-    return ctx.read(lambda tx: service.get_event(tx, id))
+    return await ctx.read(lambda tx: service.get_event(tx, id))
