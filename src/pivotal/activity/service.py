@@ -40,6 +40,10 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, d
     }
 
 
+# Statements that run on every change are built once; values travel as parameters.
+_INSERT = insert(activity)
+
+
 def record(
     tx: Tx,
     *,
@@ -51,19 +55,20 @@ def record(
 ) -> None:
     _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "activity", tx.now)
     tx.conn.execute(
-        insert(activity).values(
-            id=ids.prefixed("act"),
-            workspace_id=tx.workspace_id,
-            customer_id=customer_id,
-            actor=tx.actor.name,
-            actor_type=tx.actor.type,
-            livemode=tx.actor.livemode,
-            event_type=event_type,
-            target_type=target_type,
-            target_id=target_id,
-            changes=orjson.dumps(changes).decode() if changes is not None else None,
-            created_at=created_at,
-        )
+        _INSERT,
+        {
+            "id": ids.prefixed("act"),
+            "workspace_id": tx.workspace_id,
+            "customer_id": customer_id,
+            "actor": tx.actor.name,
+            "actor_type": tx.actor.type,
+            "livemode": tx.actor.livemode,
+            "event_type": event_type,
+            "target_type": target_type,
+            "target_id": target_id,
+            "changes": orjson.dumps(changes).decode() if changes is not None else None,
+            "created_at": created_at,
+        },
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from pivotal.core import clock, crypto
 from pivotal.core.errors import Conflict, InvalidRequest
@@ -73,13 +73,28 @@ def _lock_id(workspace_id: str, request: IdempotentRequest) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _where(workspace_id: str, request: IdempotentRequest) -> Any:
-    return (
-        (_keys.c.workspace_id == workspace_id)
-        & (_keys.c.method == request.method)
-        & (_keys.c.path == request.path)
-        & (_keys.c.key == request.key)
-    )
+def _params(workspace_id: str, request: IdempotentRequest) -> dict[str, str]:
+    return {
+        "workspace_id": workspace_id,
+        "method": request.method,
+        "path": request.path,
+        "key": request.key,
+    }
+
+
+# Built once: every POST with an Idempotency-Key runs them.
+_ONE_KEY = (
+    (_keys.c.workspace_id == bindparam("workspace_id"))
+    & (_keys.c.method == bindparam("method"))
+    & (_keys.c.path == bindparam("path"))
+    & (_keys.c.key == bindparam("key"))
+)
+_FIND = select(_keys.c.request_hash, _keys.c.status_code, _keys.c.body, _keys.c.created_at).where(
+    _ONE_KEY
+)
+_FORGET = delete(_keys).where(_ONE_KEY)
+_INSERT = insert(_keys)
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
 def claim(
@@ -87,24 +102,18 @@ def claim(
 ) -> StoredResult | None:
     """Own the key for this transaction; return the stored result to replay, if any."""
     if conn.dialect.name == "postgresql":
-        acquired = conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(workspace_id, request)}
-        ).scalar_one()
+        acquired = conn.execute(_TRY_LOCK, {"k": _lock_id(workspace_id, request)}).scalar_one()
         if not acquired:
             raise Conflict(
                 "idempotency_key_in_use",
                 "A request with this Idempotency-Key is still in progress; retry shortly.",
             )
-    row = conn.execute(
-        select(_keys.c.request_hash, _keys.c.status_code, _keys.c.body, _keys.c.created_at).where(
-            _where(workspace_id, request)
-        )
-    ).first()
+    row = conn.execute(_FIND, _params(workspace_id, request)).first()
     if row is None:
         return None
     if row.created_at <= now - RETENTION_US:
         # Expired: the key counts as fresh.
-        conn.execute(delete(_keys).where(_where(workspace_id, request)))
+        conn.execute(_FORGET, _params(workspace_id, request))
         return None
     if row.request_hash != request.request_hash:
         raise Conflict(
@@ -124,16 +133,14 @@ def store(
 ) -> None:
     """Store the result, sealed: a body may hold a one-time secret (webhook endpoints)."""
     conn.execute(
-        insert(_keys).values(
-            workspace_id=workspace_id,
-            method=request.method,
-            path=request.path,
-            key=request.key,
-            request_hash=request.request_hash,
-            status_code=result.status_code,
-            body=crypto.seal(secret, result.body.decode()),
-            created_at=now,
-        )
+        _INSERT,
+        {
+            **_params(workspace_id, request),
+            "request_hash": request.request_hash,
+            "status_code": result.status_code,
+            "body": crypto.seal(secret, result.body.decode()),
+            "created_at": now,
+        },
     )
 
 

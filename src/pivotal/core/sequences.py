@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, literal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,19 +22,28 @@ def allocate(conn: Connection, workspace_id: str, resource: str, now: int) -> tu
     never reused, and created_at is unique and increasing (a tie is bumped by 1 us) —
     which is what makes cursor pagination exact.
     """
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    params = {"workspace_id": workspace_id, "resource": resource, "now": now}
+    display_id, created_at = conn.execute(_upsert(conn.dialect.name), params).one()
+    return int(display_id), int(created_at)
+
+
+@cache  # one statement per dialect, built once: every create runs it two or three times
+def _upsert(dialect: str) -> Any:
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = bindparam("now", type_=_counters.c.last_created_at.type)
     insert = dialect_insert(_counters).values(
-        workspace_id=workspace_id, resource=resource, last_display_id=1, last_created_at=now
+        workspace_id=bindparam("workspace_id"),
+        resource=bindparam("resource"),
+        last_display_id=1,
+        last_created_at=now,
     )
-    stmt = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=[_counters.c.workspace_id, _counters.c.resource],
         set_={
             "last_display_id": _counters.c.last_display_id + 1,
             "last_created_at": case(
-                (_counters.c.last_created_at >= literal(now), _counters.c.last_created_at + 1),
-                else_=literal(now),
+                (_counters.c.last_created_at >= now, _counters.c.last_created_at + 1),
+                else_=now,
             ),
         },
     ).returning(_counters.c.last_display_id, _counters.c.last_created_at)
-    display_id, created_at = conn.execute(stmt).one()
-    return int(display_id), int(created_at)

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pivotal.activity import service as activity
@@ -66,15 +66,22 @@ def _slug_taken(slug: str) -> Conflict:
     return Conflict("slug_taken", f"The slug '{slug}' is already used by another customer.", "slug")
 
 
-def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
-    query = select(customers.c.id).where(
-        customers.c.workspace_id == tx.workspace_id,
-        customers.c.slug == slug,
+_SLUG_USERS = (
+    select(customers.c.id)
+    .where(
+        customers.c.workspace_id == bindparam("workspace_id"),
+        customers.c.slug == bindparam("slug"),
         customers.c.deleted_at.is_(None),
+        customers.c.id != bindparam("except_id"),
     )
-    if except_id is not None:
-        query = query.where(customers.c.id != except_id)
-    if tx.conn.execute(query.limit(1)).first() is not None:
+    .limit(1)
+)
+_INSERT = insert(customers).returning(customers)
+
+
+def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
+    params = {"workspace_id": tx.workspace_id, "slug": slug, "except_id": except_id or ""}
+    if tx.conn.execute(_SLUG_USERS, params).first() is not None:
         raise _slug_taken(slug)
 
 
@@ -135,7 +142,7 @@ def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
         "updated_at": created_at,
     }
     try:
-        row = tx.conn.execute(insert(customers).values(values).returning(customers)).one()
+        row = tx.conn.execute(_INSERT, values).one()
     except IntegrityError as exc:
         raise _slug_taken(slug) from exc
     customer = render(row)

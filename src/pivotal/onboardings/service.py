@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from pivotal.activity import service as activity
 from pivotal.core import clock, ids, sequences
@@ -186,6 +186,13 @@ def create(tx: Tx, data: OnboardingCreate) -> dict[str, Any]:
     return onboarding
 
 
+# Built once; the SET clause comes from the keys of the parameters each call sends.
+_UPDATE = (
+    update(onboardings).where(onboardings.c.id == bindparam("target_id")).returning(onboardings)
+)
+_INSERT_TRANSITION = insert(transitions)
+
+
 def update_onboarding(tx: Tx, ref: str, data: OnboardingUpdate) -> dict[str, Any]:
     row = find(tx, ref, for_update=True)
     before = render(row)
@@ -202,9 +209,7 @@ def update_onboarding(tx: Tx, ref: str, data: OnboardingUpdate) -> dict[str, Any
     if not changed:
         return before
     changed["updated_at"] = max(tx.now, row.updated_at + 1)
-    new_row = tx.conn.execute(
-        update(onboardings).where(onboardings.c.id == row.id).values(changed).returning(onboardings)
-    ).one()
+    new_row = tx.conn.execute(_UPDATE, {**changed, "target_id": row.id}).one()
     after = render(new_row)
     changes = activity.changed_fields(before, after)
     events.emit(tx, "onboarding.updated", after, {k: c["from"] for k, c in changes.items()})
@@ -227,16 +232,17 @@ def _record_phase_change(tx: Tx, row: Row[Any], after: dict[str, Any], old: str)
     new = after["phase"]
     _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "phase_transition", tx.now)
     tx.conn.execute(
-        insert(transitions).values(
-            id=ids.prefixed("ptr"),
-            workspace_id=tx.workspace_id,
-            onboarding_id=row.id,
-            from_phase=old,
-            to_phase=new,
-            actor=tx.actor.name,
-            livemode=tx.actor.livemode,
-            created_at=created_at,
-        )
+        _INSERT_TRANSITION,
+        {
+            "id": ids.prefixed("ptr"),
+            "workspace_id": tx.workspace_id,
+            "onboarding_id": row.id,
+            "from_phase": old,
+            "to_phase": new,
+            "actor": tx.actor.name,
+            "livemode": tx.actor.livemode,
+            "created_at": created_at,
+        },
     )
     activity.record(
         tx,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
@@ -41,6 +41,18 @@ EVENT_TYPES = (
 _endpoints = tables.webhook_endpoints
 
 
+# Every change runs these: built once, values travel as parameters.
+_INSERT_EVENT = insert(tables.events)
+_INSERT_DELIVERIES = insert(tables.webhook_deliveries)
+_LISTENING = select(_endpoints.c.id, _endpoints.c.enabled_events).where(
+    _endpoints.c.workspace_id == bindparam("workspace_id"),
+    _endpoints.c.livemode == bindparam("livemode"),
+    _endpoints.c.disabled.is_(False),
+    _endpoints.c.deleted_at.is_(None),
+)
+_LISTENING_ONE = _LISTENING.where(_endpoints.c.id == bindparam("endpoint_id"))
+
+
 def emit(
     tx: Tx,
     event_type: str,
@@ -67,14 +79,15 @@ def emit(
         "data": {"object": obj, "previous_attributes": previous_attributes},
     }
     tx.conn.execute(
-        insert(tables.events).values(
-            id=event_id,
-            workspace_id=tx.workspace_id,
-            type=event_type,
-            livemode=tx.actor.livemode,
-            created_at=created_at,
-            payload=orjson.dumps(envelope).decode(),
-        )
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "workspace_id": tx.workspace_id,
+            "type": event_type,
+            "livemode": tx.actor.livemode,
+            "created_at": created_at,
+            "payload": orjson.dumps(envelope).decode(),
+        },
     )
     _fan_out(tx, event_id, event_type, created_at, only_endpoint)
     return event_id
@@ -83,14 +96,11 @@ def emit(
 def _fan_out(
     tx: Tx, event_id: str, event_type: str, created_at: int, only_endpoint: str | None
 ) -> None:
-    query = select(_endpoints.c.id, _endpoints.c.enabled_events).where(
-        _endpoints.c.workspace_id == tx.workspace_id,
-        _endpoints.c.livemode == tx.actor.livemode,
-        _endpoints.c.disabled.is_(False),
-        _endpoints.c.deleted_at.is_(None),
-    )
-    if only_endpoint is not None:
-        query = query.where(_endpoints.c.id == only_endpoint)
+    params = {"workspace_id": tx.workspace_id, "livemode": tx.actor.livemode}
+    if only_endpoint is None:
+        endpoints = tx.conn.execute(_LISTENING, params)
+    else:
+        endpoints = tx.conn.execute(_LISTENING_ONE, {**params, "endpoint_id": only_endpoint})
     rows = [
         {
             "id": ids.prefixed("msg"),
@@ -104,11 +114,11 @@ def _fan_out(
             "created_at": created_at,
             "updated_at": created_at,
         }
-        for endpoint in tx.conn.execute(query)
+        for endpoint in endpoints
         if only_endpoint is not None or subscribed(endpoint.enabled_events, event_type)
     ]
     if rows:
-        tx.conn.execute(insert(tables.webhook_deliveries), rows)
+        tx.conn.execute(_INSERT_DELIVERIES, rows)
 
 
 def subscribed(enabled_events: str, event_type: str) -> bool:
