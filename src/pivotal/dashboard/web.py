@@ -151,9 +151,6 @@ class FormError(Exception):
 
 async def read_form(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body, bounded, as {name: first value}."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/x-www-form-urlencoded":
-        raise FormError(415, "Send this form from its page.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         raise FormError(413, "The form is larger than this page ever sends.")
@@ -162,6 +159,11 @@ async def read_form(request: Request) -> dict[str, str]:
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise FormError(413, "The form is larger than this page ever sends.")
+    if not body:
+        return {}  # no fields at all: the CSRF check will say what is missing
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise FormError(415, "Send this form from its page.")
     try:
         fields = parse_qs(
             body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
