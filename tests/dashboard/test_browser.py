@@ -33,9 +33,14 @@ OWNER, MEMBER = "olivia@aurora-labs.example", "max@aurora-labs.example"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the whole session (per test worker)."""
+    """One headless Chromium for this module's tests (per test worker).
+
+    Module scope, not session: while Playwright's sync API is open, the thread has a
+    running asyncio loop, and later tests that call asyncio.run() in the same worker
+    would fail. Leaving the module closes it.
+    """
     if not shutil.which(CHROMIUM):
         message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
         if os.environ.get("CI"):
