@@ -277,4 +277,11 @@ def test_a_member_is_kept_out_of_admin_pages_and_forged_forms_fail(
     assert site.api.get(f"/onboardings/{made['onboarding']['id']}").json()["phase"] == (
         "program_buildout"
     )
+
+    # Dragging the card onto another column does the same (dashboard.js).
+    card = page.get_by_test_id(f"onboarding-{made['onboarding']['display_id']}")
+    card.drag_to(page.locator('section[data-phase="completed"]'))
+    expect(page.get_by_role("status")).to_contain_text("Borealis rollout is now in Completed.")
+    completed = site.api.get(f"/onboardings/{made['onboarding']['id']}").json()
+    assert completed["phase"] == "completed" and completed["completed_at"] is not None
     context.close()

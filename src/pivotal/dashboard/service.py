@@ -98,17 +98,23 @@ def sign_in(
         valid = False
     else:
         valid = passwords.verify_password(password, user.password_hash)
+    # A hash made with fewer iterations is upgraded now that the password is at hand.
+    upgraded = (
+        passwords.hash_password(password)
+        if user is not None and valid and passwords.needs_rehash(user.password_hash)
+        else None
+    )
     with services.db.transaction(write=True) as conn:
         if user is None or not valid:
             throttle.record_failure(conn, list(buckets), now)
             token = None
         else:
             throttle.forget(conn, by_email)
-            if passwords.needs_rehash(user.password_hash):
+            if upgraded is not None:
                 conn.execute(
                     update(tables.users)
                     .where(tables.users.c.id == user.id)
-                    .values(password_hash=passwords.hash_password(password), updated_at=now)
+                    .values(password_hash=upgraded, updated_at=now)
                 )
             token = sessions.start(conn, secret, user.id, now, old_token)
     if token is None:
