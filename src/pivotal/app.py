@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from pivotal import __version__
@@ -21,6 +22,8 @@ from pivotal.core.context import Services
 from pivotal.core.middleware import RequestContextMiddleware
 from pivotal.core.routing import API_PREFIX
 from pivotal.customers.router import router as customers_router
+from pivotal.dashboard import STATIC_DIR
+from pivotal.dashboard.router import routers as dashboard_routers
 from pivotal.db.engine import Database
 from pivotal.meta.router import authenticated as meta_authenticated
 from pivotal.meta.router import public as meta_public
@@ -94,8 +97,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         tasks_router,
         activity_router,
         webhooks_router,
+        *dashboard_routers,
     ):
         app.include_router(router)
+    # The dashboard's stylesheet and script, served by this same process (no CDN).
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     handlers.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

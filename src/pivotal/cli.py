@@ -1,4 +1,4 @@
-"""The ``pivotal`` command (SPEC §10): serve, db upgrade, workspaces and keys."""
+"""The ``pivotal`` command (SPEC §10, §12): serve, db upgrade, workspaces, keys, users."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(keys_app, name="keys")
 integrations_app = typer.Typer(help="Slack, Resend and HubSpot settings.", no_args_is_help=True)
 app.add_typer(integrations_app, name="integrations")
+users_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -253,6 +255,31 @@ def keys_revoke(
 
     row = _run(lambda conn, _key: service.revoke_key(conn, key_id_or_prefix))
     typer.echo(f"revoked {row['id']} ({row['prefix']}) at {row['revoked_at']}")
+
+
+@users_app.command("create")
+def users_create(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    email: Annotated[str, typer.Option(help="Sign-in email (unique on this server).")],
+    role: Annotated[str, typer.Option(help="owner, admin or member.")] = "member",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a dashboard user. The password is prompted for (or read from stdin)."""
+    from pivotal.dashboard import users
+
+    if password_stdin:
+        # One line; the trailing newline of `echo ... |` is not part of the password.
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    created = _run(lambda conn, _key: users.create_user(conn, workspace, email, role, password))
+    if json:
+        _print_json(created)
+    else:
+        typer.echo(f"created {created['role']} {created['email']} ({created['id']}) in {workspace}")
 
 
 @integrations_app.command("set")

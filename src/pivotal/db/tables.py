@@ -361,3 +361,48 @@ integration_jobs = Table(
     Column("updated_at", BigInteger, nullable=False),
     Index("ix_integration_jobs_due", "status", "next_attempt_at"),
 )
+
+# People who sign in to the dashboard (SPEC §12). Emails are unique across the server,
+# so the sign-in form needs no workspace field. password_hash is
+# "pbkdf2_sha256$<iterations>$<salt>$<hash>" (dashboard/passwords.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_users_workspace_id", "workspace_id"),
+)
+
+# Dashboard sessions. Only an HMAC of the cookie's token is stored, so a copy of this
+# table cannot be replayed as cookies. flash holds a one-time message for the next page
+# (e.g. a new key's cleartext), sealed with the server secret and cleared when shown.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("flash", Text, nullable=True),
+    Index("ix_dashboard_sessions_user_id", "user_id"),
+    Index("ix_dashboard_sessions_expires_at", "expires_at"),
+)
+
+# Failed sign-ins, one row per failure and per bucket ("email:<hmac>" or "ip:<address>"),
+# in the database so every server process sees the same counts.
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("bucket", String(128), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Index("ix_sign_in_attempts_bucket_at", "bucket", "at_us"),
+)
