@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
@@ -55,12 +56,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Here, not only in the CLI: `serve --workers N` starts fresh processes, and each
     # must write its own access lines (a no-op where logging is already set up).
     logging.basicConfig(level=services.settings.log_level, format="%(message)s")
-    import os
-
-    import anyio.to_thread
-
-    if os.environ.get("XTHREADS"):
-        anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["XTHREADS"])
+    # Blocking work (PostgreSQL calls, DNS, the dashboard's pages) runs on a few threads:
+    # more of them only fight over the GIL, and throughput falls as tail latency grows.
+    to_thread.current_default_thread_limiter().total_tokens = services.settings.threads
     tasks = [asyncio.create_task(_maintenance(services))]
     stop = asyncio.Event()
     if services.settings.run_worker:

@@ -33,7 +33,7 @@ class Settings:
     resend_api_url: str = "https://api.resend.com"
     hubspot_api_url: str = "https://api.hubapi.com"
     # Threads for blocking work (database calls) per process; see app._lifespan.
-    threads: int = 4
+    threads: int = 8
     # Bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 1024 * 1024
 
