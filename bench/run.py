@@ -430,7 +430,7 @@ class Runner:
                 only = (ENDPOINTS[0],)
                 run.textbook = self.drive_all(app, seeded, only)[ENDPOINTS[0].key]
         run.commands.append(next(iter(run.server.values())).command + "   # one per endpoint")
-        if not self.args.skip_memory:
+        if not self.args.skip_memory and size in self.args.memory_sizes:
             self.memory(run, seeded)
         return run
 
@@ -640,6 +640,9 @@ def main() -> None:
         "--memory-seconds", type=int, default=900, help="time bound per memory milestone"
     )
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--memory-sizes", default="10k", help="sizes at which to run the memory check"
+    )
     parser.add_argument("--skip-textbook", action="store_true")
     parser.add_argument(
         "--rate-limit-storage",
@@ -653,6 +656,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.only = [k for k in args.only.split(",") if k]
     args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    args.memory_sizes = [s.strip() for s in args.memory_sizes.split(",") if s.strip()]
     if unknown := set(args.sizes) - set(SIZES):
         parser.error(f"unknown size(s): {', '.join(sorted(unknown))}")
     args.memory_requests = sorted(int(n) for n in args.memory_requests.split(",") if n)
