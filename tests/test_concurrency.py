@@ -81,6 +81,7 @@ def test_walking_pages_while_inserting_visits_each_row_once(server: str, make_ke
             for n in range(60)
         }
     stop = threading.Event()
+    writing = threading.Event()
     inserted: list[str] = []
 
     def insert_until_stopped() -> None:
@@ -90,10 +91,15 @@ def test_walking_pages_while_inserting_visits_each_row_once(server: str, make_ke
                 response = client.post("/api/v1/customers", json={"name": f"New {n}"})
                 assert response.status_code == 201
                 inserted.append(response.json()["id"])
+                writing.set()
                 n += 1
 
     writer = threading.Thread(target=insert_until_stopped)
     writer.start()
+    # The walk starts once inserts are flowing; otherwise a fast server can finish it
+    # before the writer's first request lands.
+    assert writing.wait(30), "the writer never inserted"
+    inserted_before_walk = len(inserted)
     seen: list[str] = []
     try:
         with httpx.Client(base_url=server, headers=headers, timeout=60) as client:
@@ -109,4 +115,4 @@ def test_walking_pages_while_inserting_visits_each_row_once(server: str, make_ke
         writer.join()
     assert len(seen) == len(set(seen)), "a row was visited twice"
     assert existing <= set(seen), "a row that existed before the walk was missed"
-    assert inserted, "the writer never ran alongside the walk"
+    assert len(inserted) > inserted_before_walk, "the writer never ran alongside the walk"

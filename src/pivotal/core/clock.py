@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROS_PER_SECOND = 1_000_000
@@ -41,12 +42,16 @@ def iso(micros: int | None) -> str | None:
     """``2026-05-26T17:21:09.412345Z`` for a stored timestamp, None stays None."""
     if micros is None:
         return None
-    t = from_us(micros)
+    seconds, fraction = divmod(micros, MICROS_PER_SECOND)
+    return f"{_iso_second(seconds)}.{fraction:06d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(seconds: int) -> str:
+    # A page of rows written close together shares its seconds: format those once.
+    t = EPOCH + timedelta(seconds=seconds)
     # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
-    return (
-        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T"
-        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}Z"
-    )
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def parse_datetime(text: str) -> int:
