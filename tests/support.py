@@ -6,6 +6,19 @@ from typing import Any
 
 import httpx2
 
+from pivotal.config import Settings
+
+
+def loopback_settings(database_url: str, secret_key: str) -> Settings:
+    """Settings that let webhook endpoints point at receivers on loopback (plain http,
+    private addresses), as the webhook and dashboard tests need."""
+    return Settings(
+        database_url=database_url,
+        secret_key=secret_key,
+        webhooks_allow_http=True,
+        webhooks_allow_private=True,
+    )
+
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}

@@ -15,6 +15,7 @@ from dashboard.helpers import ADMIN, MEMBER, OWNER, PASSWORD, Browser, MakeUser,
 from pivotal.config import Settings
 from pivotal.dashboard import users
 from pivotal.workspaces import service as workspaces
+from support import loopback_settings
 
 # Users made by the fixtures hash with few iterations so tests stay fast; the first
 # sign-in upgrades each hash to the full 600,000 (as it would for an old hash).
@@ -24,12 +25,7 @@ FAST_ITERATIONS = 1_000
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Webhook endpoints on loopback are allowed, for the webhooks page."""
-    return Settings(
-        database_url=database_url,
-        secret_key=SECRET,
-        webhooks_allow_http=True,
-        webhooks_allow_private=True,
-    )
+    return loopback_settings(database_url, SECRET)
 
 
 @pytest.fixture

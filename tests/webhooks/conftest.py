@@ -15,17 +15,13 @@ from fastapi import FastAPI
 from conftest import SECRET
 from pivotal.config import Settings
 from pivotal.webhooks.delivery import DeliveryWorker
+from support import loopback_settings
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Loopback receivers need plain http and private addresses allowed."""
-    return Settings(
-        database_url=database_url,
-        secret_key=SECRET,
-        webhooks_allow_http=True,
-        webhooks_allow_private=True,
-    )
+    return loopback_settings(database_url, SECRET)
 
 
 @dataclass

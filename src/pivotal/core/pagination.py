@@ -26,15 +26,19 @@ async def _page_params(  # async: a plain def would cost a thread hop
         Query(description="The `next_cursor` of the previous page (an ISO 8601 date-time)."),
     ] = None,
 ) -> PageParams:
-    before = None
-    if cursor is not None:
-        try:
-            before = clock.parse_datetime(cursor)
-        except (ValueError, OverflowError) as exc:
-            raise InvalidRequest(
-                "invalid_string", "cursor must be an ISO 8601 date-time", "cursor"
-            ) from exc
-    return PageParams(limit=limit, before=before)
+    return PageParams(limit=limit, before=parse_cursor(cursor))
+
+
+def parse_cursor(
+    cursor: str | None, message: str = "cursor must be an ISO 8601 date-time"
+) -> int | None:
+    """The microseconds a cursor names (None for the first page), or 400 ``invalid_string``."""
+    if cursor is None:
+        return None
+    try:
+        return clock.parse_datetime(cursor)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidRequest("invalid_string", message, "cursor") from exc
 
 
 Page = Annotated[PageParams, Depends(_page_params)]

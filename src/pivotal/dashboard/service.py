@@ -14,7 +14,7 @@ from pivotal.core import clock
 from pivotal.core.context import Actor, Services, Tx
 from pivotal.core.errors import AuthenticationFailed, InvalidRequest, RateLimited, not_found
 from pivotal.core.ids import parse_ref, storable
-from pivotal.core.pagination import PageParams, page_of
+from pivotal.core.pagination import PageParams, page_of, parse_cursor
 from pivotal.customers import service as customers_service
 from pivotal.customers.schemas import CustomerStatus
 from pivotal.dashboard import passwords, sessions, throttle, users
@@ -172,14 +172,7 @@ def search_customers(tx: Tx, query: str, status: str, cursor: str) -> dict[str, 
                 customers.c.domain.like(pattern, escape="\\"),
             )
         )
-    before = None
-    if cursor:
-        try:
-            before = clock.parse_datetime(cursor)
-        except (ValueError, OverflowError) as exc:
-            raise InvalidRequest(
-                "invalid_string", "That page link is not valid.", "cursor"
-            ) from exc
+    before = parse_cursor(cursor or None, "That page link is not valid.")
     page = PageParams(limit=CUSTOMERS_PER_PAGE, before=before)
     return page_of(tx.conn, statement, customers.c.created_at, page, customers_service.render)
 
