@@ -3,6 +3,7 @@ concurrency: several clients at once, several processes, kills and restarts."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -20,6 +21,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """The server gets SIGTERM when the test process dies, even by a signal that skips
+    teardown: a stray server's delivery worker would otherwise keep working on a test
+    database and fail later runs that reuse it."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class LiveServer:
@@ -49,6 +60,7 @@ class LiveServer:
             stdout=self.log,
             stderr=self.log,
             start_new_session=True,  # its own process group: a kill reaches every worker
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         deadline = time.monotonic() + 30
         while True:
