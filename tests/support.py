@@ -49,3 +49,25 @@ def assert_error(
     assert error["request_id"] == response.headers["x-request-id"]
     assert isinstance(error["message"], str) and error["message"]
     return error
+
+
+def walk(api: Any, path: str, limit: int, **params: Any) -> list[list[dict[str, Any]]]:
+    """Every page of ``path``, following next_cursor, checking the list envelope on the way."""
+    pages: list[list[dict[str, Any]]] = []
+    cursor = None
+    while True:
+        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
+        response = api.get(path, params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["object"] == "list"
+        assert len(body["data"]) <= limit
+        pages.append(body["data"])
+        if body["has_more"]:
+            assert len(body["data"]) == limit
+            assert body["next_cursor"] == body["data"][-1]["created_at"]
+            cursor = body["next_cursor"]
+        else:
+            assert body["next_cursor"] is None
+            return pages
+        assert len(pages) < 1000, "pagination does not end"

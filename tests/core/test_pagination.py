@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from support import assert_error
+from support import assert_error, walk
 
 LIST_PATHS = [
     "/api/v1/customers",
@@ -39,28 +39,6 @@ def world(api: Any) -> dict[str, str]:
 
 def parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
-
-
-def walk(api: Any, path: str, limit: int, **params: Any) -> list[list[dict[str, Any]]]:
-    """Every page of ``path``, following next_cursor, checking the list envelope on the way."""
-    pages: list[list[dict[str, Any]]] = []
-    cursor = None
-    while True:
-        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
-        response = api.get(path, params=query)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert body["object"] == "list"
-        assert len(body["data"]) <= limit
-        pages.append(body["data"])
-        if body["has_more"]:
-            assert len(body["data"]) == limit
-            assert body["next_cursor"] == body["data"][-1]["created_at"]
-            cursor = body["next_cursor"]
-        else:
-            assert body["next_cursor"] is None
-            return pages
-        assert len(pages) < 1000, "pagination does not end"
 
 
 # ---- limit ------------------------------------------------------------------------------------

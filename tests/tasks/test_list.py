@@ -6,8 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from support import assert_error
-from tasks.helpers import walk
+from support import assert_error, walk
 
 URL = "/api/v1/tasks"
 
