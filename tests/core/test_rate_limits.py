@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -10,7 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from conftest import MakeKey
-from pivotal.core.ratelimit import DatabaseStore, MemoryStore, RedisStore, Window, WindowStore
+from pivotal.core.ratelimit import (
+    DatabaseStore,
+    MemoryStore,
+    RedisStore,
+    Window,
+    WindowStore,
+    postgres_lock_id,
+)
 from support import assert_error, auth
 
 ME = "/api/v1/me"
@@ -81,6 +89,49 @@ def test_refused_401_does_not_consume_or_carry_headers(client, make_key: MakeKey
         assert response.status_code == 401
         assert "x-ratelimit-limit" not in response.headers
     assert quota(client.get(ME, headers=auth(key)))[1] == 1
+
+
+def test_a_revoked_key_is_refused_before_the_limiter(app, client, db, make_key: MakeKey):
+    """Admission looks the key up and counts the hit in one step; a revoked key's
+    requests must leave no trace in the window."""
+    from pivotal.workspaces import service as workspaces
+
+    key = make_key(rate_limit=5)
+    assert quota(client.get(ME, headers=auth(key)))[1] == 4
+    with db.transaction(write=True) as conn:
+        workspaces.revoke_key(conn, key[: len("pivotal_") + 4])
+    for _ in range(3):
+        assert_error(client.get(ME, headers=auth(key)), 401, "api_key_revoked")
+    with db.transaction(write=False) as conn:
+        hits = conn.execute(text("SELECT SUM(hits) FROM rate_limit_slots")).scalar_one()
+    assert hits == 1
+
+
+def test_postgres_lock_ids_are_sha256_prefixes(db):
+    """Every statement that locks a bucket derives the same advisory lock key, and it is
+    the one earlier releases computed in Python: processes of two releases side by side
+    still never both take a window's last hit."""
+    if db.is_sqlite:
+        pytest.skip("advisory locks are PostgreSQL's")
+    buckets = ["key_abc", "key_0123456789abcdefghijklmn", "ü-bucket"]
+    with db.transaction(write=False) as conn:
+        computed = [
+            conn.execute(text(f"SELECT {postgres_lock_id(':b')}"), {"b": b}).scalar_one()
+            for b in buckets
+        ]
+    expected = [
+        int.from_bytes(hashlib.sha256(b.encode()).digest()[:8], "big", signed=True) for b in buckets
+    ]
+    assert computed == expected
+
+
+def test_admission_and_the_store_share_one_budget(app, client, db, make_key: MakeKey):
+    """The admission statement and DatabaseStore.hit count into the same slots."""
+    key = make_key(rate_limit=3)
+    me = client.get(ME, headers=auth(key)).json()
+    DatabaseStore(db).hit(me["api_key"]["id"], 3, math.floor(time.time()))
+    assert quota(client.get(ME, headers=auth(key)))[1] == 0
+    assert_error(client.get(ME, headers=auth(key)), 429, "rate_limited")
 
 
 def test_health_is_not_limited(client, make_key: MakeKey):

@@ -7,6 +7,8 @@ import hmac
 import secrets
 import string
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, select, update
@@ -97,7 +99,7 @@ def bearer_token(header: str | None) -> str:
     return token
 
 
-_KEY_QUERY = (
+KEY_QUERY = (
     select(
         tables.api_keys.c.id,
         tables.api_keys.c.key_hash,
@@ -117,15 +119,12 @@ _KEY_QUERY = (
 )
 
 
-def authenticate(conn: Connection, pepper: bytes, header: str | None) -> ApiKey:
-    """Resolve the Authorization header to an active key, or raise the matching 401.
+def key_from_row(row: Any, digest: str) -> ApiKey:
+    """The active key a lookup by ``digest`` found, or the matching 401.
 
     Nothing is cached: a revoked key is refused on the very next request, whichever
     process serves it.
     """
-    token = bearer_token(header)
-    digest = hash_key(pepper, token)
-    row = conn.execute(_KEY_QUERY, {"key_hash": digest}).one_or_none()
     # The index probe compares HMAC digests, which reveal nothing about the key; the
     # final comparison is constant-time all the same.
     if row is None or not hmac.compare_digest(row.key_hash, digest):
@@ -137,13 +136,24 @@ def authenticate(conn: Connection, pepper: bytes, header: str | None) -> ApiKey:
         name=row.name,
         prefix=row.prefix,
         mode=row.mode,
-        scopes=tuple(orjson.loads(row.scopes)),
+        scopes=_scopes(row.scopes),
         rate_limit=row.rate_limit,
         workspace_id=row.workspace_id,
         workspace_slug=row.workspace_slug,
         workspace_name=row.workspace_name,
         last_used_at=row.last_used_at,
     )
+
+
+@lru_cache(maxsize=64)
+def _scopes(stored: str) -> tuple[str, ...]:
+    # Keys share a handful of scope lists; each is parsed once, not on every request.
+    return tuple(orjson.loads(stored))
+
+
+def lookup(conn: Connection, digest: str) -> ApiKey:
+    """The active key whose HMAC digest is ``digest``, or the matching 401."""
+    return key_from_row(conn.execute(KEY_QUERY, {"key_hash": digest}).one_or_none(), digest)
 
 
 def needs_touch(key: ApiKey, now: int) -> bool:

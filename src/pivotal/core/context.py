@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from pivotal.config import Settings
 from pivotal.core import auth, clock, idempotency
+from pivotal.core.admission import Admission
 from pivotal.core.ratelimit import DatabaseStore, MemoryStore, RateLimiter, make_store
 from pivotal.core.responses import JSON_MEDIA_TYPE
 from pivotal.core.secret_key import load_secret_key
@@ -50,6 +51,7 @@ class Services:
         self._lock = threading.Lock()
         store = make_store(settings.rate_limit_storage, db, settings.redis_url)
         self.rate_limiter = RateLimiter(store)
+        self.admission = Admission(db, self.rate_limiter, lambda: self.secret_key)
         # On SQLite, with the limiter in memory or in that same database, admission is
         # local work of microseconds: not worth a thread hop (see Database.run).
         self._admit_inline = db.is_sqlite and isinstance(store, MemoryStore | DatabaseStore)
@@ -61,16 +63,6 @@ class Services:
                 if self._secret_key is None:
                     self._secret_key = load_secret_key(self.db.engine, self.settings.secret_key)
         return self._secret_key
-
-    def authenticate(self, header: str | None) -> auth.ApiKey:
-        with self.db.transaction(write=False) as conn:
-            key = auth.authenticate(conn, self.secret_key, header)
-        now = clock.now_us()
-        if auth.needs_touch(key, now):
-            # A write of its own, once a minute per key, so reads stay read-only.
-            with self.db.transaction(write=True) as conn:
-                auth.touch(conn, key.id, now)
-        return key
 
     def prune_expired(self) -> None:
         """Forget idempotency results past 24 h and rate-limit slots no window can see."""
@@ -90,9 +82,11 @@ class Services:
             await run_in_threadpool(self._admit, request)
 
     def _admit(self, request: Request) -> None:
-        key = self.authenticate(request.headers.get("authorization"))
-        request.state.api_key = key  # set first: a 429 still names the key in the log
-        request.state.quota = self.rate_limiter.hit(key.id, key.rate_limit)
+        admitted = self.admission.admit(request.headers.get("authorization"))
+        request.state.api_key = admitted.key  # set first: a 429 still names the key in the log
+        request.state.quota = self.rate_limiter.settle(
+            admitted.window, admitted.key.rate_limit, admitted.at
+        )
 
 
 class RequestContext:

@@ -14,7 +14,6 @@ the database, so every process sharing it shares each key's budget; memory only 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pivotal.core.errors import RateLimited, ServiceUnavailable
@@ -82,9 +81,18 @@ class MemoryStore:
                     del self._buckets[bucket]
 
 
+def postgres_lock_id(bucket: str) -> str:
+    """SQL for a bucket's advisory lock key: the first 8 bytes of sha256(bucket), signed.
+
+    Computed by the server, so every statement that takes a bucket's lock takes the same.
+    """
+    digest = f"encode(sha256(convert_to({bucket}, 'UTF8')), 'hex')"
+    return f"('x' || left({digest}, 16))::bit(64)::bigint"
+
+
 _HIT_POSTGRES = text(
-    "SELECT allowed, used, oldest"
-    " FROM pivotal_rate_limit_hit(:bucket, :limit, :now, :window, :lock_id)"
+    "SELECT allowed, used, oldest FROM pivotal_rate_limit_hit("
+    f":bucket, :limit, :now, :window, {postgres_lock_id(':bucket')})"
 )
 _WINDOW = text(
     "SELECT COALESCE(SUM(hits), 0), MIN(second) FROM rate_limit_slots"
@@ -118,18 +126,22 @@ class DatabaseStore:
                         "limit": limit,
                         "now": now,
                         "window": WINDOW_SECONDS,
-                        "lock_id": _lock_id(bucket),
                     },
                 ).one()
             return Window(bool(allowed), int(used), int(oldest))
         with self.db.transaction(write=True) as conn:
-            used, oldest = conn.execute(
-                _WINDOW, {"bucket": bucket, "start": now - WINDOW_SECONDS}
-            ).one()
-            oldest = now if oldest is None else int(oldest)
-            if used >= limit:
-                return Window(False, int(used), oldest)
-            conn.execute(_ADD, {"bucket": bucket, "second": now})
+            return self.hit_sqlite(conn, bucket, limit, now)
+
+    @staticmethod
+    def hit_sqlite(conn: Connection, bucket: str, limit: int, now: int) -> Window:
+        """The decision inside the caller's SQLite write transaction (the one writer
+        is the lock)."""
+        start = now - WINDOW_SECONDS
+        used, oldest = conn.execute(_WINDOW, {"bucket": bucket, "start": start}).one()
+        oldest = now if oldest is None else int(oldest)
+        if used >= limit:
+            return Window(False, int(used), oldest)
+        conn.execute(_ADD, {"bucket": bucket, "second": now})
         return Window(True, int(used) + 1, oldest)
 
     def check(self) -> bool:
@@ -143,10 +155,6 @@ class DatabaseStore:
     def prune(self, now: int) -> None:
         with self.db.transaction(write=True) as conn:
             conn.execute(_PRUNE, {"start": now - WINDOW_SECONDS})
-
-
-def _lock_id(bucket: str) -> int:
-    return int.from_bytes(hashlib.sha256(bucket.encode()).digest()[:8], "big", signed=True)
 
 
 # One round trip, atomic on the Redis server: drop slots that left the window, sum the
@@ -252,7 +260,11 @@ class RateLimiter:
     def hit(self, key_id: str, per_minute: int) -> Quota:
         """Count one request for the key, or raise the 429 with its headers."""
         now = time.time()
-        window = self.store.hit(key_id, per_minute, math.floor(now))
+        return self.settle(self.store.hit(key_id, per_minute, math.floor(now)), per_minute, now)
+
+    @staticmethod
+    def settle(window: Window, per_minute: int, now: float) -> Quota:
+        """The quota a decision taken at ``now`` left, or the 429 with its headers."""
         reset = window.oldest + WINDOW_SECONDS
         quota = Quota(limit=per_minute, remaining=max(0, per_minute - window.used), reset=reset)
         if not window.allowed:

@@ -1,0 +1,97 @@
+"""Admission: authenticate a request's key, then count it against the key's rate limit.
+
+Every authenticated request pays for this before any work, so it is one unit of
+database work where the limiter lives in the database (the default): on PostgreSQL one
+statement (the key lookup, with the migration's ``pivotal_rate_limit_hit`` joined in for
+an active key only), on SQLite one write transaction. A request refused with 401 never
+reaches the limiter (SPEC §6), and a revoked key is refused on its very next request,
+whichever process serves it: nothing about keys is cached.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from pivotal.core import auth, clock
+from pivotal.core.ratelimit import (
+    WINDOW_SECONDS,
+    DatabaseStore,
+    RateLimiter,
+    Window,
+    postgres_lock_id,
+)
+from pivotal.db.engine import Database
+
+# The key lookup of auth.KEY_QUERY plus the limiter's decision as [allowed, used, oldest].
+# The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
+# active key (a filter beside the function call would still run it, counting the hit).
+_ADMIT_POSTGRES = text(
+    f"""
+    SELECT k.id, k.key_hash, k.name, k.prefix, k.mode, k.scopes, k.rate_limit,
+           k.last_used_at, k.revoked_at, w.id AS workspace_id, w.slug AS workspace_slug,
+           w.name AS workspace_name,
+           CASE WHEN k.revoked_at IS NULL THEN (
+               SELECT ARRAY[h.allowed::int, h.used, h.oldest]
+               FROM pivotal_rate_limit_hit(
+                   k.id, k.rate_limit, :now, :window, {postgres_lock_id("k.id")}
+               ) AS h
+           ) END AS decision
+    FROM api_keys AS k
+    JOIN workspaces AS w ON w.id = k.workspace_id
+    WHERE k.key_hash = :key_hash
+    """
+)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An authenticated key and the limiter's decision about this request."""
+
+    key: auth.ApiKey
+    window: Window
+    at: float  # Unix time of the decision, for Retry-After
+
+
+class Admission:
+    def __init__(self, db: Database, limiter: RateLimiter, pepper: Callable[[], bytes]) -> None:
+        self.db = db
+        self.limiter = limiter
+        self._pepper = pepper
+        self._in_database = isinstance(limiter.store, DatabaseStore)
+
+    def admit(self, header: str | None) -> Admitted:
+        """Authenticate (401) and count the request; the caller settles the quota (429)."""
+        # A malformed header is refused before any database work.
+        digest = auth.hash_key(self._pepper(), auth.bearer_token(header))
+        now = time.time()
+        second = math.floor(now)
+        now_us = clock.now_us()
+        if not self._in_database:
+            with self.db.transaction(write=False) as conn:
+                key = auth.lookup(conn, digest)
+            window = self.limiter.store.hit(key.id, key.rate_limit, second)
+        elif self.db.is_sqlite:
+            with self.db.transaction(write=True) as conn:
+                key = auth.lookup(conn, digest)
+                window = DatabaseStore.hit_sqlite(conn, key.id, key.rate_limit, second)
+                if auth.needs_touch(key, now_us):
+                    auth.touch(conn, key.id, now_us)
+            return Admitted(key, window, now)
+        else:
+            with self.db.autocommit() as conn:
+                row = conn.execute(
+                    _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
+                ).one_or_none()
+            key = auth.key_from_row(row, digest)  # a 401 unless row is an active key
+            allowed, used, oldest = row.decision  # type: ignore[union-attr]
+            window = Window(bool(allowed), int(used), int(oldest))
+        if auth.needs_touch(key, now_us):
+            # A write of its own, once a minute per key, so reads stay read-only.
+            with self.db.transaction(write=True) as conn:
+                auth.touch(conn, key.id, now_us)
+        return Admitted(key, window, now)
