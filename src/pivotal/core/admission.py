@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from pivotal.core import auth, clock
 from pivotal.core.ratelimit import (
@@ -63,35 +64,59 @@ class Admission:
         self.limiter = limiter
         self._pepper = pepper
         self._in_database = isinstance(limiter.store, DatabaseStore)
+        # Where admission's connection may also write last_used_at: PostgreSQL in
+        # autocommit, or SQLite's write transaction when the limiter is in the database.
+        self._touch_inline = not db.is_sqlite or self._in_database
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The unit of work admission needs; a caller may go on using it for a read.
+
+        PostgreSQL: a connection in autocommit. SQLite: a write transaction when the
+        limiter counts there (the one writer decides the window), else a read.
+        """
+        if not self.db.is_sqlite:
+            with self.db.autocommit() as conn:
+                yield conn
+        else:
+            with self.db.transaction(write=self._in_database) as conn:
+                yield conn
 
     def admit(self, header: str | None) -> Admitted:
         """Authenticate (401) and count the request; the caller settles the quota (429)."""
-        # A malformed header is refused before any database work.
-        digest = auth.hash_key(self._pepper(), auth.bearer_token(header))
+        digest = self.digest(header)
+        with self.connection() as conn:
+            return self.admit_on(conn, digest)
+
+    def digest(self, header: str | None) -> str:
+        """The stored form of the header's key; a malformed header is a 401 before any
+        database work."""
+        return auth.hash_key(self._pepper(), auth.bearer_token(header))
+
+    def admit_on(self, conn: Connection, digest: str) -> Admitted:
+        """``admit`` on a connection from ``connection()``."""
         now = time.time()
         second = math.floor(now)
-        now_us = clock.now_us()
         if not self._in_database:
-            with self.db.transaction(write=False) as conn:
-                key = auth.lookup(conn, digest)
+            key = auth.lookup(conn, digest)
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
         elif self.db.is_sqlite:
-            with self.db.transaction(write=True) as conn:
-                key = auth.lookup(conn, digest)
-                window = DatabaseStore.hit_sqlite(conn, key.id, key.rate_limit, second)
-                if auth.needs_touch(key, now_us):
-                    auth.touch(conn, key.id, now_us)
-            return Admitted(key, window, now)
+            key = auth.lookup(conn, digest)
+            window = DatabaseStore.hit_sqlite(conn, key.id, key.rate_limit, second)
         else:
-            with self.db.autocommit() as conn:
-                row = conn.execute(
-                    _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
-                ).one_or_none()
+            row = conn.execute(
+                _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
+            ).one_or_none()
             key = auth.key_from_row(row, digest)  # a 401 unless row is an active key
             allowed, used, oldest = row.decision  # type: ignore[union-attr]
             window = Window(bool(allowed), int(used), int(oldest))
+        now_us = clock.now_us()
         if auth.needs_touch(key, now_us):
-            # A write of its own, once a minute per key, so reads stay read-only.
-            with self.db.transaction(write=True) as conn:
+            # At most once a minute per key; a read-only SQLite transaction leaves it to
+            # a write transaction of its own.
+            if self._touch_inline:
                 auth.touch(conn, key.id, now_us)
+            else:
+                with self.db.transaction(write=True) as writer:
+                    auth.touch(writer, key.id, now_us)
         return Admitted(key, window, now)

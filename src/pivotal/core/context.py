@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
@@ -20,6 +20,8 @@ from pivotal.core.ratelimit import DatabaseStore, MemoryStore, RateLimiter, make
 from pivotal.core.responses import JSON_MEDIA_TYPE
 from pivotal.core.secret_key import load_secret_key
 from pivotal.db.engine import Database
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,13 @@ class Services:
         Both happen in one trip to a worker thread (none on SQLite). A request refused
         with 401 never reaches the limiter (SPEC §6).
         """
+        await self.run_admission(self._admit, request)
+
+    async def run_admission(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run admission work (and any read sharing its connection) where it is cheapest."""
         if self._admit_inline:
-            self._admit(request)
-        else:
-            await run_in_threadpool(self._admit, request)
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
 
     def _admit(self, request: Request) -> None:
         admitted = self.admission.admit(request.headers.get("authorization"))

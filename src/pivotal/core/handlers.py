@@ -20,18 +20,28 @@ from pivotal.core.errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
+from pivotal.core.ratelimit import Quota
 from pivotal.core.responses import error_body, json_response
 from pivotal.core.validation import translate_errors
 
 log = logging.getLogger("pivotal.error")
 
 
-def render_error(request: Request, error: ApiError) -> Response:
-    request_id = getattr(request.state, "request_id", None)
+def error_response(error: ApiError, request_id: str | None, quota: Quota | None) -> Response:
+    """The envelope for ``error``, with the key's X-RateLimit-* headers once it has a quota."""
     body = error_body(error.type, error.code, error.message, error.field, request_id)
-    quota = getattr(request.state, "quota", None)
     headers = {**quota.headers(), **error.headers} if quota is not None else error.headers
     return json_response(body, error.status, headers)
+
+
+def render_error(request: Request, error: ApiError) -> Response:
+    state = request.state
+    return error_response(error, getattr(state, "request_id", None), getattr(state, "quota", None))
+
+
+def database_unavailable(exc: OperationalError) -> ApiError:
+    log.error("database unavailable: %s", exc.orig)
+    return ServiceUnavailable("service_unavailable", "The database is unavailable; retry shortly.")
 
 
 def _from_http_exception(exc: HTTPException) -> ApiError:
@@ -69,10 +79,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:
-        log.error("database unavailable: %s", exc.orig)
-        return render_error(
-            request,
-            ServiceUnavailable(
-                "service_unavailable", "The database is unavailable; retry shortly."
-            ),
-        )
+        return render_error(request, database_unavailable(exc))

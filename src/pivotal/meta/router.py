@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from pivotal import __version__
 from pivotal.core import clock
+from pivotal.core.auth import ApiKey
 from pivotal.core.context import Ctx, Services
 from pivotal.core.openapi import errors
 from pivotal.core.responses import json_response
@@ -95,23 +96,24 @@ async def deep_health(request: Request) -> Response:
 @authenticated.get("/api/v1/me", response_model=Me, responses=errors())
 async def me(ctx: Ctx) -> Response:
     """The calling API key and its workspace."""
-    key = ctx.key
-    return json_response(
-        {
-            "object": "me",
-            "livemode": key.livemode,
-            "api_key": {
-                "id": key.id,
-                "name": key.name,
-                "prefix": key.prefix,
-                "mode": key.mode,
-                "scopes": list(key.scopes),
-                "rate_limit": {"limit": key.rate_limit, "window_seconds": 60},
-            },
-            "organization": {
-                "id": key.workspace_id,
-                "slug": key.workspace_slug,
-                "name": key.workspace_name,
-            },
-        }
-    )
+    return json_response(me_body(ctx.key))
+
+
+def me_body(key: ApiKey) -> dict[str, Any]:
+    return {
+        "object": "me",
+        "livemode": key.livemode,
+        "api_key": {
+            "id": key.id,
+            "name": key.name,
+            "prefix": key.prefix,
+            "mode": key.mode,
+            "scopes": list(key.scopes),
+            "rate_limit": {"limit": key.rate_limit, "window_seconds": 60},
+        },
+        "organization": {
+            "id": key.workspace_id,
+            "slug": key.workspace_slug,
+            "name": key.workspace_name,
+        },
+    }
