@@ -16,7 +16,7 @@ from starlette.responses import Response
 from pivotal.config import Settings
 from pivotal.core import auth, clock, idempotency
 from pivotal.core.admission import Admission
-from pivotal.core.ratelimit import DatabaseStore, MemoryStore, RateLimiter, make_store
+from pivotal.core.ratelimit import RateLimiter, RedisStore, make_store
 from pivotal.core.responses import JSON_MEDIA_TYPE
 from pivotal.core.secret_key import load_secret_key
 from pivotal.db.engine import Database
@@ -54,9 +54,9 @@ class Services:
         store = make_store(settings.rate_limit_storage, db, settings.redis_url)
         self.rate_limiter = RateLimiter(store)
         self.admission = Admission(db, self.rate_limiter, lambda: self.secret_key)
-        # On SQLite, with the limiter in memory or in that same database, admission is
-        # local work of microseconds: not worth a thread hop (see Database.run).
-        self._admit_inline = db.is_sqlite and isinstance(store, MemoryStore | DatabaseStore)
+        # A Redis client blocks: admission then runs on a worker thread (even on SQLite).
+        # Otherwise it is database work like any other (see Database.run).
+        self._admission_blocks = isinstance(store, RedisStore)
 
     @property
     def secret_key(self) -> bytes:
@@ -75,16 +75,16 @@ class Services:
     async def admit(self, request: Request) -> None:
         """Authenticate the request's key, then count it against the key's rate limit.
 
-        Both happen in one trip to a worker thread (none on SQLite). A request refused
-        with 401 never reaches the limiter (SPEC §6).
+        Both are one unit of database work (see Admission). A request refused with 401
+        never reaches the limiter (SPEC §6).
         """
         await self.run_admission(self._admit, request)
 
     async def run_admission(self, fn: Callable[..., T], *args: Any) -> T:
         """Run admission work (and any read sharing its connection) where it is cheapest."""
-        if self._admit_inline:
-            return fn(*args)
-        return await run_in_threadpool(fn, *args)
+        if self._admission_blocks:
+            return await run_in_threadpool(fn, *args)
+        return await self.db.run(fn, *args)
 
     def _admit(self, request: Request) -> None:
         admitted = self.admission.admit(request.headers.get("authorization"))
