@@ -26,24 +26,21 @@ from pivotal.core.ratelimit import (
     Window,
     postgres_lock_id,
 )
-from pivotal.db.engine import Database
+from pivotal.db.engine import Database, sqlite_driver
 
-# The key lookup of auth.KEY_QUERY plus the limiter's decision as [allowed, used, oldest].
+# The key lookup of auth.KEY_LOOKUP_SQL plus the limiter's decision as [allowed, used, oldest].
 # The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
 # active key (a filter beside the function call would still run it, counting the hit).
 _ADMIT_POSTGRES = text(
     f"""
-    SELECT k.id, k.key_hash, k.name, k.prefix, k.mode, k.scopes, k.rate_limit,
-           k.last_used_at, k.revoked_at, w.id AS workspace_id, w.slug AS workspace_slug,
-           w.name AS workspace_name,
+    SELECT {auth.KEY_COLUMNS},
            CASE WHEN k.revoked_at IS NULL THEN (
                SELECT ARRAY[h.allowed::int, h.used, h.oldest]
                FROM pivotal_rate_limit_hit(
                    k.id, k.rate_limit, :now, :window, {postgres_lock_id("k.id")}
                ) AS h
            ) END AS decision
-    FROM api_keys AS k
-    JOIN workspaces AS w ON w.id = k.workspace_id
+    FROM {auth.KEY_TABLES}
     WHERE k.key_hash = :key_hash
     """
 )
@@ -101,8 +98,9 @@ class Admission:
             key = auth.lookup(conn, digest)
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
         elif self.db.is_sqlite:
-            key = auth.lookup(conn, digest)
-            window = DatabaseStore.hit_sqlite(conn, key.id, key.rate_limit, second)
+            driver = sqlite_driver(conn)
+            key = auth.lookup_sqlite(driver, digest)
+            window = DatabaseStore.hit_sqlite(driver, key.id, key.rate_limit, second)
         else:
             row = conn.execute(
                 _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import string
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, text, update
 
 from pivotal.core import clock
 from pivotal.core.errors import AuthenticationFailed, PermissionDenied
@@ -99,24 +100,33 @@ def bearer_token(header: str | None) -> str:
     return token
 
 
-KEY_QUERY = (
-    select(
-        tables.api_keys.c.id,
-        tables.api_keys.c.key_hash,
-        tables.api_keys.c.name,
-        tables.api_keys.c.prefix,
-        tables.api_keys.c.mode,
-        tables.api_keys.c.scopes,
-        tables.api_keys.c.rate_limit,
-        tables.api_keys.c.last_used_at,
-        tables.api_keys.c.revoked_at,
-        tables.workspaces.c.id.label("workspace_id"),
-        tables.workspaces.c.slug.label("workspace_slug"),
-        tables.workspaces.c.name.label("workspace_name"),
-    )
-    .join(tables.workspaces, tables.workspaces.c.id == tables.api_keys.c.workspace_id)
-    .where(tables.api_keys.c.key_hash == bindparam("key_hash"))
+# The columns ApiKey needs, shared by every statement that admits a key: the lookup
+# below and PostgreSQL's admission statement (core/admission.py).
+KEY_COLUMNS = (
+    "k.id, k.key_hash, k.name, k.prefix, k.mode, k.scopes, k.rate_limit, k.last_used_at,"
+    " k.revoked_at, w.id AS workspace_id, w.slug AS workspace_slug, w.name AS workspace_name"
 )
+KEY_TABLES = "api_keys AS k JOIN workspaces AS w ON w.id = k.workspace_id"
+# Plain SQL with a named parameter: SQLAlchemy's text() and sqlite3 both take it.
+KEY_LOOKUP_SQL = f"SELECT {KEY_COLUMNS} FROM {KEY_TABLES} WHERE k.key_hash = :key_hash"
+_KEY_LOOKUP = text(KEY_LOOKUP_SQL)
+
+
+class KeyRow(NamedTuple):
+    """A row of KEY_LOOKUP_SQL read through the driver directly."""
+
+    id: str
+    key_hash: str
+    name: str
+    prefix: str
+    mode: str
+    scopes: str
+    rate_limit: int
+    last_used_at: int | None
+    revoked_at: int | None
+    workspace_id: str
+    workspace_slug: str
+    workspace_name: str
 
 
 def key_from_row(row: Any, digest: str) -> ApiKey:
@@ -153,7 +163,13 @@ def _scopes(stored: str) -> tuple[str, ...]:
 
 def lookup(conn: Connection, digest: str) -> ApiKey:
     """The active key whose HMAC digest is ``digest``, or the matching 401."""
-    return key_from_row(conn.execute(KEY_QUERY, {"key_hash": digest}).one_or_none(), digest)
+    return key_from_row(conn.execute(_KEY_LOOKUP, {"key_hash": digest}).one_or_none(), digest)
+
+
+def lookup_sqlite(conn: sqlite3.Connection, digest: str) -> ApiKey:
+    """``lookup`` through the sqlite3 connection itself: every request pays for it."""
+    row = conn.execute(KEY_LOOKUP_SQL, {"key_hash": digest}).fetchone()
+    return key_from_row(None if row is None else KeyRow(*row), digest)
 
 
 def needs_touch(key: ApiKey, now: int) -> bool:

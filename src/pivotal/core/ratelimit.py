@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import redis
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pivotal.core.errors import RateLimited, ServiceUnavailable
-from pivotal.db.engine import Database
+from pivotal.db.engine import Database, sqlite_driver
 
 WINDOW_SECONDS = 60
 log = logging.getLogger("pivotal.ratelimit")
@@ -94,11 +95,12 @@ _HIT_POSTGRES = text(
     "SELECT allowed, used, oldest FROM pivotal_rate_limit_hit("
     f":bucket, :limit, :now, :window, {postgres_lock_id(':bucket')})"
 )
-_WINDOW = text(
+# SQLite's decision, run through sqlite3 itself (named parameters are native there).
+_WINDOW_SQL = (
     "SELECT COALESCE(SUM(hits), 0), MIN(second) FROM rate_limit_slots"
     " WHERE bucket = :bucket AND second > :start"
 )
-_ADD = text(
+_ADD_SQL = (
     "INSERT INTO rate_limit_slots (bucket, second, hits) VALUES (:bucket, :second, 1)"
     " ON CONFLICT (bucket, second) DO UPDATE SET hits = rate_limit_slots.hits + 1"
 )
@@ -130,18 +132,18 @@ class DatabaseStore:
                 ).one()
             return Window(bool(allowed), int(used), int(oldest))
         with self.db.transaction(write=True) as conn:
-            return self.hit_sqlite(conn, bucket, limit, now)
+            return self.hit_sqlite(sqlite_driver(conn), bucket, limit, now)
 
     @staticmethod
-    def hit_sqlite(conn: Connection, bucket: str, limit: int, now: int) -> Window:
+    def hit_sqlite(conn: sqlite3.Connection, bucket: str, limit: int, now: int) -> Window:
         """The decision inside the caller's SQLite write transaction (the one writer
         is the lock)."""
         start = now - WINDOW_SECONDS
-        used, oldest = conn.execute(_WINDOW, {"bucket": bucket, "start": start}).one()
+        used, oldest = conn.execute(_WINDOW_SQL, {"bucket": bucket, "start": start}).fetchone()
         oldest = now if oldest is None else int(oldest)
         if used >= limit:
             return Window(False, int(used), oldest)
-        conn.execute(_ADD, {"bucket": bucket, "second": now})
+        conn.execute(_ADD_SQL, {"bucket": bucket, "second": now})
         return Window(True, int(used) + 1, oldest)
 
     def check(self) -> bool:

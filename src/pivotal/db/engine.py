@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,8 +33,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.info.get("sqlite_begin", "BEGIN")
-        connection.exec_driver_sql(mode)
+        # Straight to the driver: every transaction runs this.
+        sqlite_driver(connection).execute(connection.info.get("sqlite_begin", "BEGIN"))
 
 
 class Database:
@@ -112,6 +113,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def sqlite_driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under ``conn``, in the same transaction: for the few
+    statements every request runs, which skip SQLAlchemy's per-statement work."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
 
 
 def null_pool_engine(url: str) -> Engine:
