@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from sqlalchemy import Column, Connection, Row, Select
+from sqlalchemy import Column, Connection, Integer, Row, Select, bindparam
 
 from pivotal.core import clock
 from pivotal.core.errors import InvalidRequest
@@ -44,19 +45,28 @@ def parse_cursor(
 Page = Annotated[PageParams, Depends(_page_params)]
 
 
+@lru_cache(maxsize=64)
+def _page_statement(query: Select[Any], created_at: Column[int], after_cursor: bool) -> Select[Any]:
+    # Cached per query object: a module-level query (bind parameters for its values)
+    # is compiled once, not on every page.
+    if after_cursor:
+        query = query.where(created_at < bindparam("page_before"))
+    return query.order_by(created_at.desc()).limit(bindparam("page_limit", type_=Integer))
+
+
 def page_of(
     conn: Connection,
     query: Select[Any],
     created_at: Column[int],
     page: PageParams,
     render: Callable[[Row[Any]], Any],
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Cut one page from ``query`` (already filtered) and render it as a list object."""
-    if page.before is not None:
-        query = query.where(created_at < page.before)
-    rows: Sequence[Row[Any]] = conn.execute(
-        query.order_by(created_at.desc()).limit(page.limit + 1)
-    ).all()
+    """Cut one page from ``query`` (already filtered; ``params`` fill its bind
+    parameters) and render it as a list object."""
+    statement = _page_statement(query, created_at, page.before is not None)
+    values = {**(params or {}), "page_before": page.before, "page_limit": page.limit + 1}
+    rows: Sequence[Row[Any]] = conn.execute(statement, values).all()
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
     return {

@@ -107,16 +107,20 @@ def get(tx: Tx, ref: str) -> dict[str, Any]:
     return render(find(tx, ref))
 
 
+_LIVE_CUSTOMERS = select(customers).where(
+    customers.c.workspace_id == bindparam("workspace_id"), customers.c.deleted_at.is_(None)
+)
+
+
 def list_customers(tx: Tx, filters: dict[str, Any], page: PageParams) -> dict[str, Any]:
-    query = select(customers).where(
-        customers.c.workspace_id == tx.workspace_id, customers.c.deleted_at.is_(None)
-    )
+    query = _LIVE_CUSTOMERS
     for name, value in filters.items():
         if value is not None:
             if name == "domain":
                 value = re.sub(r"^https?://", "", value.strip().lower()).rstrip("/")
             query = query.where(customers.c[name] == value)
-    return page_of(tx.conn, query, customers.c.created_at, page, render)
+    params = {"workspace_id": tx.workspace_id}
+    return page_of(tx.conn, query, customers.c.created_at, page, render, params)
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:
