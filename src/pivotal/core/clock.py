@@ -49,9 +49,9 @@ def iso(micros: int | None) -> str | None:
 @lru_cache(maxsize=4096)
 def _iso_second(seconds: int) -> str:
     # A page of rows written close together shares its seconds: format those once.
-    t = EPOCH + timedelta(seconds=seconds)
-    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    # Not strftime: its %Y does not zero-pad years before 1000 on every platform. One
+    # %-format over gmtime's tuple is the quickest of the spellings (a page has 200).
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % time.gmtime(seconds)[:6]  # noqa: UP031
 
 
 def parse_datetime(text: str) -> int:
