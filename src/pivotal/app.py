@@ -76,18 +76,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
 
 
-# The GETs integrations and dashboards repeat all day, served by core/fastlane.py.
+# The GETs integrations repeat all day, served by core/fastlane.py.
 FAST_LANES = (
-    Lane("/api/v1/me", None, lambda tx, call: me_body(call.key)),
+    Lane("/api/v1/me", None, lambda tx, request: me_body(request.key)),
     Lane(
         "/api/v1/customers/{id}",
         "read:customers",
-        lambda tx, call: customers_service.get(tx, call.ref),
+        lambda tx, request: customers_service.get(tx, request.ref),
     ),
     Lane(
         "/api/v1/customers",
         "read:customers",
-        lambda tx, call: customers_service.list_customers(tx, {}, call.page),
+        lambda tx, request: customers_service.list_customers(tx, {}, request.page),
         paged=True,
     ),
 )

@@ -1,19 +1,19 @@
 """Admission: authenticate a request's key, then count it against the key's rate limit.
 
-Every authenticated request pays for this before any work, so it is one unit of
-database work where the limiter lives in the database (the default): on PostgreSQL one
-statement (the key lookup, with the migration's ``pivotal_rate_limit_hit`` joined in for
-an active key only), on SQLite one write transaction. A request refused with 401 never
-reaches the limiter (SPEC §6), and a revoked key is refused on its very next request,
-whichever process serves it: nothing about keys is cached.
+Every authenticated request pays for this before any work, so it is kept to the fewest
+steps, all on one connection the request's read can reuse. Where the limiter lives in
+the database (the default): on PostgreSQL one statement (the key lookup, with the
+migration's ``pivotal_rate_limit_hit`` called for an active key only); on SQLite a
+lookup through the driver, then one short write transaction for the hit. A request
+refused with 401 never reaches the limiter (SPEC §6), and a revoked key is refused on
+its very next request, whichever process serves it: nothing about keys is cached.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -61,28 +61,11 @@ class Admission:
         self.limiter = limiter
         self._pepper = pepper
         self._in_database = isinstance(limiter.store, DatabaseStore)
-        # Where admission's connection may also write last_used_at: PostgreSQL in
-        # autocommit, or SQLite's write transaction when the limiter is in the database.
-        self._touch_inline = not db.is_sqlite or self._in_database
-
-    @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """The unit of work admission needs; a caller may go on using it for a read.
-
-        PostgreSQL: a connection in autocommit. SQLite: a write transaction when the
-        limiter counts there (the one writer decides the window), else a read.
-        """
-        if not self.db.is_sqlite:
-            with self.db.autocommit() as conn:
-                yield conn
-        else:
-            with self.db.transaction(write=self._in_database) as conn:
-                yield conn
 
     def admit(self, header: str | None) -> Admitted:
         """Authenticate (401) and count the request; the caller settles the quota (429)."""
         digest = self.digest(header)
-        with self.connection() as conn:
+        with self.db.connect() as conn:
             return self.admit_on(conn, digest)
 
     def digest(self, header: str | None) -> str:
@@ -91,30 +74,37 @@ class Admission:
         return auth.hash_key(self._pepper(), auth.bearer_token(header))
 
     def admit_on(self, conn: Connection, digest: str) -> Admitted:
-        """``admit`` on a connection from ``connection()``."""
+        """``admit`` on a connection from ``Database.connect()``, which the caller may go
+        on using for its read."""
         now = time.time()
         second = math.floor(now)
-        if not self._in_database:
-            key = auth.lookup(conn, digest)
-            window = self.limiter.store.hit(key.id, key.rate_limit, second)
-        elif self.db.is_sqlite:
-            driver = sqlite_driver(conn)
-            key = auth.lookup_sqlite(driver, digest)
-            window = DatabaseStore.hit_sqlite(driver, key.id, key.rate_limit, second)
-        else:
-            row = conn.execute(
-                _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
-            ).one_or_none()
-            key = auth.key_from_row(row, digest)  # a 401 unless row is an active key
-            allowed, used, oldest = row.decision  # type: ignore[union-attr]
-            window = Window(bool(allowed), int(used), int(oldest))
         now_us = clock.now_us()
-        if auth.needs_touch(key, now_us):
-            # At most once a minute per key; a read-only SQLite transaction leaves it to
-            # a write transaction of its own.
-            if self._touch_inline:
-                auth.touch(conn, key.id, now_us)
+        if not self.db.is_sqlite:
+            if self._in_database:
+                row = conn.execute(
+                    _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
+                ).one_or_none()
+                key = auth.key_from_row(row, digest)  # a 401 unless row is an active key
+                allowed, used, oldest = row.decision  # type: ignore[union-attr]
+                window = Window(bool(allowed), int(used), int(oldest))
             else:
-                with self.db.transaction(write=True) as writer:
-                    auth.touch(writer, key.id, now_us)
+                key = auth.lookup(conn, digest)
+                window = self.limiter.store.hit(key.id, key.rate_limit, second)
+            if auth.needs_touch(key, now_us):
+                auth.touch(conn, key.id, now_us)  # autocommit: a statement of its own
+            return Admitted(key, window, now)
+        # SQLite: the lookup reads on its own, so a made-up key never waits for (or
+        # holds) the one writer; only a known key's hit takes the write transaction.
+        driver = sqlite_driver(conn)
+        key = auth.lookup_sqlite(driver, digest)
+        if self._in_database:
+            with self.db.sqlite_transaction(conn, write=True):
+                window = DatabaseStore.hit_sqlite(driver, key.id, key.rate_limit, second)
+                if auth.needs_touch(key, now_us):
+                    auth.touch(conn, key.id, now_us)
+        else:
+            window = self.limiter.store.hit(key.id, key.rate_limit, second)
+            if auth.needs_touch(key, now_us):
+                with self.db.sqlite_transaction(conn, write=True):
+                    auth.touch(conn, key.id, now_us)
         return Admitted(key, window, now)

@@ -75,8 +75,8 @@ class Services:
     async def admit(self, request: Request) -> None:
         """Authenticate the request's key, then count it against the key's rate limit.
 
-        Both are one unit of database work (see Admission). A request refused with 401
-        never reaches the limiter (SPEC §6).
+        See core/admission.py. A request refused with 401 never reaches the limiter
+        (SPEC §6).
         """
         await self.run_admission(self._admit, request)
 

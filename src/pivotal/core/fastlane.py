@@ -1,6 +1,6 @@
 """The fast lane: the hottest reads answered without FastAPI's per-request machinery.
 
-Integrations poll single customers and dashboards page through lists all day; for those
+Integrations poll single customers and page through the customer list all day; for those
 GETs, routing over every route, solving dependencies and the exception middleware cost
 more than the work itself. A GET the lane fully understands (one of its paths, with a
 query made only of the parameters it checks) is answered here with the same parts the
@@ -33,19 +33,18 @@ from pivotal.core.auth import ApiKey, require_scope
 from pivotal.core.context import Actor, Services, Tx
 from pivotal.core.errors import ApiError
 from pivotal.core.handlers import database_unavailable, error_response
-from pivotal.core.pagination import PageParams, parse_cursor
+from pivotal.core.pagination import DEFAULT_PAGE_LIMIT, PageParams, parse_cursor
 from pivotal.core.ratelimit import Quota, RateLimiter
 from pivotal.core.responses import JSON_MEDIA_TYPE
 
 # Exactly the limits FastAPI accepts for `limit` (1-100) written the plain way; any
 # other spelling goes the long way, where validation owns the wording.
 _PLAIN_LIMIT = re.compile(r"[1-9][0-9]?|100")
-_DEFAULT_LIMIT = 20
-_Page = tuple[int, str | None]  # limit, cursor as sent
+_PageQuery = tuple[int, str | None]  # limit, cursor as sent
 
 
 @dataclass(frozen=True)
-class Call:
+class LaneRequest:
     """What a lane's read gets: the caller, the path's reference, the page asked for."""
 
     key: ApiKey
@@ -63,12 +62,12 @@ class Lane:
 
     path: str
     scope: str | None
-    read: Callable[[Tx, Call], Any]
+    read: Callable[[Tx, LaneRequest], Any]
     paged: bool = False
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class _Answer:
     key: ApiKey | None
     quota: Quota | None
     body: bytes | ApiError
@@ -101,7 +100,7 @@ class FastLane:
                 return
         await self.app(scope, receive, send)
 
-    def _match(self, path: str, query: bytes) -> tuple[Lane, str, _Page] | None:
+    def _match(self, path: str, query: bytes) -> tuple[Lane, str, _PageQuery] | None:
         """The lane, path reference and page for a GET the lane serves, else None."""
         lane = self._static.get(path)
         ref = ""
@@ -111,7 +110,7 @@ class FastLane:
             if lane is None:
                 return None
         if not lane.paged:
-            return (lane, ref, (_DEFAULT_LIMIT, None)) if not query else None
+            return (lane, ref, (DEFAULT_PAGE_LIMIT, None)) if not query else None
         page = _page_query(query)
         return (lane, ref, page) if page is not None else None
 
@@ -122,7 +121,7 @@ class FastLane:
         send: Send,
         lane: Lane,
         ref: str,
-        page: _Page,
+        page: _PageQuery,
     ) -> None:
         scope["route"] = self._routes[lane.path]
         header = None
@@ -130,50 +129,45 @@ class FastLane:
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
-        outcome = await self.services.run_admission(self._answer, lane, header, ref, page)
+        answer = await self.services.run_admission(self._answer, lane, header, ref, page)
         state = scope.setdefault("state", {})
-        if outcome.key is not None:
-            state["api_key"] = outcome.key  # the access log's key prefix
-        if isinstance(outcome.body, ApiError):
-            response = error_response(outcome.body, state.get("request_id"), outcome.quota)
+        if answer.key is not None:
+            state["api_key"] = answer.key  # the access log's key prefix
+        if isinstance(answer.body, ApiError):
+            response = error_response(answer.body, state.get("request_id"), answer.quota)
         else:
-            assert outcome.quota is not None
-            headers = outcome.quota.headers()
-            response = Response(outcome.body, 200, headers, media_type=JSON_MEDIA_TYPE)
+            assert answer.quota is not None
+            headers = answer.quota.headers()
+            response = Response(answer.body, 200, headers, media_type=JSON_MEDIA_TYPE)
         await response(scope, receive, send)
 
-    def _answer(self, lane: Lane, header: str | None, ref: str, page: _Page) -> _Outcome:
-        """Admission and the read on one connection (blocking: see run_admission)."""
+    def _answer(self, lane: Lane, header: str | None, ref: str, page: _PageQuery) -> _Answer:
+        """Admission, then the read on the same connection (blocking: see run_admission)."""
         admission = self.services.admission
         key = quota = None
         try:
             digest = admission.digest(header)
-            with admission.connection() as conn:
-                admitted = admission.admit_on(conn, digest)
+            with self.services.db.connect() as conn:
+                admitted = admission.admit_on(conn, digest)  # committed: 403s and 404s count
                 key = admitted.key
                 quota = RateLimiter.settle(admitted.window, key.rate_limit, admitted.at)
-                try:
-                    if lane.scope is not None:
-                        require_scope(key, lane.scope)
-                    call = Call(key, ref, _page_params(page))
-                    actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
-                    tx = Tx(conn, key.workspace_id, actor, clock.now_us())
-                    body = orjson.dumps(lane.read(tx, call))
-                except ApiError as error:
-                    # Refused after admission (403, 404, 400): the hit still counts, so
-                    # the unit of work ends normally.
-                    return _Outcome(key, quota, error)
-            return _Outcome(key, quota, body)
+                if lane.scope is not None:
+                    require_scope(key, lane.scope)
+                request = LaneRequest(key, ref, _page_params(page))
+                actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
+                with self.services.db.read_on(conn):
+                    result = lane.read(Tx(conn, key.workspace_id, actor, clock.now_us()), request)
+            return _Answer(key, quota, orjson.dumps(result))
         except ApiError as error:
-            return _Outcome(key, quota, error)
+            return _Answer(key, quota, error)
         except OperationalError as exc:
-            return _Outcome(key, quota, database_unavailable(exc))
+            return _Answer(key, quota, database_unavailable(exc))
 
 
-def _page_query(query: bytes) -> _Page | None:
+def _page_query(query: bytes) -> _PageQuery | None:
     """(limit, cursor) of a query with at most one plain ``limit`` and one ``cursor``;
     None for anything else (the long way answers it)."""
-    limit, cursor = _DEFAULT_LIMIT, None
+    limit, cursor = DEFAULT_PAGE_LIMIT, None
     seen: set[str] = set()
     # The same parsing as Starlette's QueryParams.
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
@@ -189,6 +183,6 @@ def _page_query(query: bytes) -> _Page | None:
     return limit, cursor
 
 
-def _page_params(page: _Page) -> PageParams:
+def _page_params(page: _PageQuery) -> PageParams:
     limit, cursor = page
     return PageParams(limit=limit, before=parse_cursor(cursor))

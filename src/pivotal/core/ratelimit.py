@@ -82,12 +82,13 @@ class MemoryStore:
                     del self._buckets[bucket]
 
 
-def postgres_lock_id(bucket: str) -> str:
+def postgres_lock_id(bucket_sql: str) -> str:
     """SQL for a bucket's advisory lock key: the first 8 bytes of sha256(bucket), signed.
 
-    Computed by the server, so every statement that takes a bucket's lock takes the same.
+    ``bucket_sql`` is SQL (a bind parameter or a column), never a value. Computed by the
+    server, so every statement that takes a bucket's lock takes the same one.
     """
-    digest = f"encode(sha256(convert_to({bucket}, 'UTF8')), 'hex')"
+    digest = f"encode(sha256(convert_to({bucket_sql}, 'UTF8')), 'hex')"
     return f"('x' || left({digest}, 16))::bit(64)::bigint"
 
 
@@ -258,11 +259,6 @@ class Quota:
 class RateLimiter:
     def __init__(self, store: WindowStore) -> None:
         self.store = store
-
-    def hit(self, key_id: str, per_minute: int) -> Quota:
-        """Count one request for the key, or raise the 429 with its headers."""
-        now = time.time()
-        return self.settle(self.store.hit(key_id, per_minute, math.floor(now)), per_minute, now)
 
     @staticmethod
     def settle(window: Window, per_minute: int, now: float) -> Quota:

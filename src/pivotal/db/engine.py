@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -72,24 +72,19 @@ class Database:
         statement of a transaction takes its own snapshot anyway, so a read sees exactly
         the same without the BEGIN and COMMIT round trips.
         """
-        if not self.is_sqlite and not write:
-            with self.autocommit() as connection:
+        if self.is_sqlite:
+            with (
+                self.engine.connect() as connection,
+                self.sqlite_transaction(connection, write=write),
+            ):
                 yield connection
             return
         if not write:
-            with self.engine.connect() as connection:
-                connection.info["sqlite_begin"] = "BEGIN"
-                with connection.begin():
-                    yield connection
-            return
-        if not self.is_sqlite:
-            with self.engine.connect() as connection, connection.begin():
+            with self.autocommit() as connection:
                 yield connection
             return
-        with self._sqlite_writer, self.engine.connect() as connection:
-            connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-            with connection.begin():
-                yield connection
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
@@ -97,6 +92,40 @@ class Database:
         by itself (for work that is a single statement, or reads)."""
         with self._autocommit_engine.connect() as connection:
             yield connection
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection outside any transaction, for a request's work done in steps.
+
+        On PostgreSQL it is in autocommit. On SQLite, SQLAlchemy statements belong inside
+        ``sqlite_transaction`` or ``read_on``; the driver's own statements (see
+        ``sqlite_driver``) commit by themselves.
+        """
+        if self.is_sqlite:
+            with self.engine.connect() as connection:
+                yield connection
+        else:
+            with self.autocommit() as connection:
+                yield connection
+
+    @contextmanager
+    def sqlite_transaction(self, connection: Connection, *, write: bool) -> Iterator[None]:
+        """A transaction on an SQLite connection: BEGIN IMMEDIATE behind this process's
+        writer lock for a write, a plain BEGIN for a read."""
+        with self._sqlite_writer if write else nullcontext():
+            connection.info["sqlite_begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
+            with connection.begin():
+                yield
+
+    @contextmanager
+    def read_on(self, connection: Connection) -> Iterator[None]:
+        """A read on a ``connect()`` connection, run as ``transaction(write=False)`` runs
+        one: in a transaction on SQLite, in autocommit on PostgreSQL."""
+        if self.is_sqlite:
+            with self.sqlite_transaction(connection, write=False):
+                yield
+        else:
+            yield
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking database work from async code: inline on SQLite, on a worker

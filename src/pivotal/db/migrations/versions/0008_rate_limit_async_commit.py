@@ -10,6 +10,9 @@ transaction commit asynchronously (synchronous_commit off, for that transaction 
 visibility and locking are unchanged, and a database crash can forget at most the last
 fraction of a second of hits, letting a key a few extra requests in the minute after.
 The transactions that carry customer data are untouched: they still wait for the disk.
+That holds because the function is only ever called as a statement of its own, in
+autocommit (core/admission.py, core/ratelimit.py): called inside a larger transaction it
+would relax that whole transaction's commit.
 """
 
 from alembic import op
