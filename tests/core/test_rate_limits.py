@@ -125,20 +125,6 @@ def test_postgres_lock_ids_are_sha256_prefixes(db):
     assert computed == expected
 
 
-def test_postgres_hits_commit_asynchronously_and_only_themselves(db):
-    """A decision's transaction skips the WAL flush wait; the next transaction on the
-    same connection (customer data, say) waits for the disk again."""
-    if db.is_sqlite:
-        pytest.skip("synchronous_commit is PostgreSQL's")
-    setting = text("SELECT current_setting('synchronous_commit')")
-    with db.engine.connect() as conn:
-        with conn.begin():
-            conn.execute(text("SELECT * FROM pivotal_rate_limit_hit('b', 5, 100, 60, 1)"))
-            assert conn.execute(setting).scalar_one() == "off"
-        with conn.begin():
-            assert conn.execute(setting).scalar_one() == "on"
-
-
 def test_admission_and_the_store_share_one_budget(app, client, db, make_key: MakeKey):
     """The admission statement and DatabaseStore.hit count into the same slots."""
     key = make_key(rate_limit=3)
