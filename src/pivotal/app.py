@@ -108,7 +108,8 @@ def create_app(
         redirect_slashes=False,
         lifespan=_lifespan,
     )
-    app.state.services = Services(settings, db or Database(settings.database_url))
+    db = db or Database(settings.database_url, threads=settings.threads)
+    app.state.services = Services(settings, db)
     routers = (
         meta_public,
         meta_authenticated,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
-from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 
@@ -40,7 +43,7 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One engine plus the two ways the app uses it: read and write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, threads: int = 8) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         # SQLite takes one writer at a time. Queueing this process's writers on a lock
@@ -61,6 +64,11 @@ class Database:
             # server dropped fails its request once (503, see core/handlers.py), and
             # SQLAlchemy then replaces the whole pool.
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=30)
+        # PostgreSQL work from async code runs on these (see run); more mostly contend
+        # for the GIL. Never more than the pool has connections.
+        self._executor = ThreadPoolExecutor(
+            min(threads, pool_size), thread_name_prefix="pivotal-db"
+        )
         # Shares the pool; each checkout switches the connection to autocommit, client-side.
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -138,10 +146,14 @@ class Database:
         """
         if self.is_sqlite:
             return fn(*args)
-        return await run_in_threadpool(fn, *args)
+        # asyncio's own executor: measured a third more requests per second than anyio's
+        # worker threads (whose bookkeeping doubled the system time of each hop).
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._executor.shutdown(wait=False)
 
 
 def sqlite_driver(conn: Connection) -> sqlite3.Connection:
