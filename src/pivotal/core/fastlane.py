@@ -5,9 +5,8 @@ GETs, routing over every route, solving dependencies and the exception middlewar
 more than the work itself. A GET the lane fully understands (one of its paths, with a
 query made only of the parameters it checks) is answered here with the same parts the
 FastAPI route uses: admission, the scope check, the service's read and the one error
-renderer. It also takes one unit of database work instead of two: the read runs on
-admission's connection (one SQLite transaction; one PostgreSQL connection and one trip
-to a worker thread).
+renderer. The read runs on admission's connection, right after admission commits: one
+connection from the pool and, on PostgreSQL, one trip to a worker thread per request.
 
 Anything else goes to FastAPI untouched, before any work, so a request is admitted
 once and every validation message keeps one owner. The lane sits inside
@@ -74,6 +73,8 @@ class _Answer:
 
 
 class FastLane:
+    """ASGI middleware in front of FastAPI: serves ``lanes``, passes on everything else."""
+
     def __init__(
         self, app: ASGIApp, services: Services, lanes: Iterable[Lane], routes: list[BaseRoute]
     ) -> None:
