@@ -590,7 +590,7 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
             if os.environ.get("PIVOTAL_BENCH_POSTGRES_URL")
             else []
         )
-        + " nice -n 10 make bench BENCH_ARGS="
+        + " make bench BENCH_ARGS="
         + shlex.quote(shlex.join(sys.argv[1:])),
         "```",
         "",
