@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, case, insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pivotal.activity import service as activity
@@ -18,15 +18,16 @@ from pivotal.core.lookup import find_one
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
+from pivotal.db.engine import Record, mapping
 from pivotal.webhooks import events
 
 contacts = tables.contacts
 customers = tables.customers
 
 
-def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+def render(row: Record | dict[str, Any]) -> dict[str, Any]:
     """A contact as the API returns it."""
-    r = row._mapping if isinstance(row, Row) else row
+    r = mapping(row)
     return {
         "object": "contact",
         "id": r["id"],
@@ -54,7 +55,7 @@ def _live_contacts() -> Any:
     )
 
 
-def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
+def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Record:
     """The contact named by ``ref`` (display id or id), or 404 ``contact_not_found``."""
     return find_one(
         tx,
@@ -198,7 +199,8 @@ def update_contact(tx: Tx, ref: str, data: ContactUpdate) -> dict[str, Any]:
     row = find(tx, ref, for_update=True)
     before = render(row)
     sent = _stored(data.sent())
-    changed = {name: value for name, value in sent.items() if row._mapping[name] != value}
+    current = mapping(row)
+    changed = {name: value for name, value in sent.items() if current[name] != value}
     if not changed:
         return before
     if "email" in changed:

@@ -26,9 +26,9 @@ from pivotal.core.ratelimit import (
     Window,
     postgres_lock_id,
 )
-from pivotal.db.engine import Database, sqlite_driver
+from pivotal.db.engine import Database, fetch, sqlite_driver
 
-# The key lookup of auth.KEY_LOOKUP_SQL plus the limiter's decision as [allowed, used, oldest].
+# auth's key lookup plus the limiter's decision as [allowed, used, oldest].
 # The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
 # active key (a filter beside the function call would still run it, counting the hit).
 _ADMIT_POSTGRES = text(
@@ -81,11 +81,13 @@ class Admission:
         now_us = clock.now_us()
         if not self.db.is_sqlite:
             if self._in_database:
-                row = conn.execute(
-                    _ADMIT_POSTGRES, {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
-                ).one_or_none()
-                key = auth.key_from_row(row, digest)  # a 401 unless row is an active key
-                allowed, used, oldest = row.decision  # type: ignore[union-attr]
+                rows = fetch(
+                    conn,
+                    _ADMIT_POSTGRES,
+                    {"key_hash": digest, "now": second, "window": WINDOW_SECONDS},
+                )
+                key = auth.key_from_row(rows[0] if rows else None, digest)  # 401 unless active
+                allowed, used, oldest = rows[0].decision
                 window = Window(bool(allowed), int(used), int(oldest))
             else:
                 key = auth.lookup(conn, digest)
@@ -95,11 +97,12 @@ class Admission:
             return Admitted(key, window, now)
         # SQLite: the lookup reads on its own, so a made-up key never waits for (or
         # holds) the one writer; only a known key's hit takes the write transaction.
-        driver = sqlite_driver(conn)
-        key = auth.lookup_sqlite(driver, digest)
+        key = auth.lookup(conn, digest)
         if self._in_database:
             with self.db.sqlite_transaction(conn, write=True):
-                window = DatabaseStore.hit_sqlite(driver, key.id, key.rate_limit, second)
+                window = DatabaseStore.hit_sqlite(
+                    sqlite_driver(conn), key.id, key.rate_limit, second
+                )
                 if auth.needs_touch(key, now_us):
                     auth.touch(conn, key.id, now_us)
         else:

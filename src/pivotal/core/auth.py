@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import string
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, text, update
@@ -17,6 +16,7 @@ from sqlalchemy import Connection, text, update
 from pivotal.core import clock
 from pivotal.core.errors import AuthenticationFailed, PermissionDenied
 from pivotal.db import tables
+from pivotal.db.engine import fetch
 
 LIVE_PREFIX = "pivotal_"
 TEST_PREFIX = "pivotal_test_"
@@ -107,26 +107,7 @@ KEY_COLUMNS = (
     " k.revoked_at, w.id AS workspace_id, w.slug AS workspace_slug, w.name AS workspace_name"
 )
 KEY_TABLES = "api_keys AS k JOIN workspaces AS w ON w.id = k.workspace_id"
-# Plain SQL with a named parameter: SQLAlchemy's text() and sqlite3 both take it.
-KEY_LOOKUP_SQL = f"SELECT {KEY_COLUMNS} FROM {KEY_TABLES} WHERE k.key_hash = :key_hash"
-_KEY_LOOKUP = text(KEY_LOOKUP_SQL)
-
-
-class KeyRow(NamedTuple):
-    """A row of KEY_LOOKUP_SQL read through the driver directly."""
-
-    id: str
-    key_hash: str
-    name: str
-    prefix: str
-    mode: str
-    scopes: str
-    rate_limit: int
-    last_used_at: int | None
-    revoked_at: int | None
-    workspace_id: str
-    workspace_slug: str
-    workspace_name: str
+_KEY_LOOKUP = text(f"SELECT {KEY_COLUMNS} FROM {KEY_TABLES} WHERE k.key_hash = :key_hash")
 
 
 def key_from_row(row: Any, digest: str) -> ApiKey:
@@ -162,14 +143,12 @@ def _scopes(stored: str) -> tuple[str, ...]:
 
 
 def lookup(conn: Connection, digest: str) -> ApiKey:
-    """The active key whose HMAC digest is ``digest``, or the matching 401."""
-    return key_from_row(conn.execute(_KEY_LOOKUP, {"key_hash": digest}).one_or_none(), digest)
+    """The active key whose HMAC digest is ``digest``, or the matching 401.
 
-
-def lookup_sqlite(conn: sqlite3.Connection, digest: str) -> ApiKey:
-    """``lookup`` through the sqlite3 connection itself: every request pays for it."""
-    row = conn.execute(KEY_LOOKUP_SQL, {"key_hash": digest}).fetchone()
-    return key_from_row(None if row is None else KeyRow(*row), digest)
+    On the driver's cursor (see ``fetch``): every authenticated request pays for it.
+    """
+    rows = fetch(conn, _KEY_LOOKUP, {"key_hash": digest})  # key_hash is unique
+    return key_from_row(rows[0] if rows else None, digest)
 
 
 def needs_touch(key: ApiKey, now: int) -> bool:

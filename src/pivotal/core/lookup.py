@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, and_, bindparam, false
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, false
 
 from pivotal.core.context import Tx
 from pivotal.core.errors import not_found
 from pivotal.core.ids import parse_ref
+from pivotal.db.engine import Record, fetch
 
 
 def ref_condition(table: Table, workspace_id: str, ref: str | int) -> ColumnElement[Any]:
@@ -46,7 +47,7 @@ def find_one(
     *,
     for_update: bool = False,
     with_deleted: bool = False,
-) -> Row[Any]:
+) -> Record:
     """The row of ``table`` named by ``ref`` among ``visible`` (a module-level query that
     hides rows whose parents are deleted), or 404 ``<resource>_not_found``.
 
@@ -60,7 +61,8 @@ def find_one(
         raise not_found(resource)
     column, value = parsed
     query = _lookup_statement(visible, table, column, with_deleted, for_update)
-    row = tx.conn.execute(query, {"workspace_id": tx.workspace_id, "ref": value}).first()
-    if row is None:
+    # At most one row: display ids and ids are unique in a workspace.
+    rows = fetch(tx.conn, query, {"workspace_id": tx.workspace_id, "ref": value})
+    if not rows:
         raise not_found(resource)
-    return row
+    return rows[0]

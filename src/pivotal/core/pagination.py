@@ -8,10 +8,11 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from sqlalchemy import Column, Connection, Integer, Row, Select, bindparam
+from sqlalchemy import Column, Connection, Integer, Select, bindparam
 
 from pivotal.core import clock
 from pivotal.core.errors import InvalidRequest
+from pivotal.db.engine import Record, fetch
 
 DEFAULT_PAGE_LIMIT = 20
 
@@ -65,7 +66,7 @@ def page_of(
     query: Select[Any],
     created_at: Column[int],
     page: PageParams,
-    render: Callable[[Row[Any]], Any],
+    render: Callable[[Record], Any],
     params: dict[str, Any] | None = None,
     *,
     prebuilt: bool = False,
@@ -73,12 +74,15 @@ def page_of(
     """Cut one page from ``query`` (already filtered) and render it as a list object.
 
     ``prebuilt``: ``query`` is a module-level statement whose values are bind
-    parameters, given in ``params``; its paged form is then built once and reused.
+    parameters, given in ``params``; its paged form is then built once and reused, and
+    run on the driver's cursor where it can (see ``fetch``).
     """
-    paged = _paged_once if prebuilt else _paged
-    statement = paged(query, created_at, page.before is not None)
     values = {**(params or {}), "page_before": page.before, "page_limit": page.limit + 1}
-    rows: Sequence[Row[Any]] = conn.execute(statement, values).all()
+    rows: Sequence[Record]
+    if prebuilt:
+        rows = fetch(conn, _paged_once(query, created_at, page.before is not None), values)
+    else:
+        rows = conn.execute(_paged(query, created_at, page.before is not None), values).all()
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
     return {

@@ -19,6 +19,7 @@ from pivotal.core.lookup import find_one
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers.schemas import CustomerCreate, CustomerUpdate
 from pivotal.db import tables
+from pivotal.db.engine import Record, mapping
 from pivotal.integrations import service as integrations
 from pivotal.webhooks import events
 
@@ -57,12 +58,12 @@ _pick_from_row = itemgetter(*(_TABLE_ORDER.index(name) for name in _RENDERED))
 _pick_from_dict = itemgetter(*_RENDERED)
 
 
-def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+def render(row: Record | dict[str, Any]) -> dict[str, Any]:
     """A customer as the API returns it."""
-    if isinstance(row, Row) and row._fields == _TABLE_ORDER:
+    if getattr(row, "_fields", None) == _TABLE_ORDER:
         values = _pick_from_row(row)
     else:
-        values = _pick_from_dict(row._mapping if isinstance(row, Row) else row)
+        values = _pick_from_dict(mapping(row))
     (
         id_,
         display_id,
@@ -136,9 +137,7 @@ def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
 _ALL_CUSTOMERS = select(customers)
 
 
-def find(
-    tx: Tx, ref: str | int, *, for_update: bool = False, with_deleted: bool = False
-) -> Row[Any]:
+def find(tx: Tx, ref: str | int, *, for_update: bool = False, with_deleted: bool = False) -> Record:
     """The customer named by ``ref`` (display id or id), or 404 ``customer_not_found``."""
     return find_one(
         tx,
@@ -217,7 +216,8 @@ def update_customer(tx: Tx, ref: str, data: CustomerUpdate) -> dict[str, Any]:
     row = find(tx, ref, for_update=True)
     before = render(row)
     sent = _stored(data.sent())
-    changed = {name: value for name, value in sent.items() if row._mapping[name] != value}
+    current = mapping(row)
+    changed = {name: value for name, value in sent.items() if current[name] != value}
     if not changed:
         return before
     if "slug" in changed:

@@ -7,12 +7,15 @@ import contextvars
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, Select, TextClause, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
@@ -175,3 +178,111 @@ def sqlite_driver(conn: Connection) -> sqlite3.Connection:
 def null_pool_engine(url: str) -> Engine:
     """An engine for one-off commands (migrations, CLI) that keeps no idle connections."""
     return create_engine(url, poolclass=NullPool)
+
+
+# ---------------------------------------------------------------- driver statements
+
+
+# A row from ``fetch``: SQLAlchemy's Row, or a driver row read the same ways.
+Record = Any
+
+
+def mapping(row: Record | dict[str, Any]) -> Mapping[str, Any]:
+    """A row's values by column name; a dict (values about to be written) passes through."""
+    return row if isinstance(row, dict) else row._mapping
+
+
+@dataclass
+class _DriverPlan:
+    """A statement compiled once for one dialect, and the record type of its rows."""
+
+    sql: str
+    defaults: dict[str, Any]  # values SQLAlchemy bound itself, such as .limit(1)
+    order: tuple[str, ...] | None  # parameter order for positional drivers (sqlite3)
+    record: type | None = None  # made from the first result's columns
+
+
+# (statement, plan); plan None: the statement needs SQLAlchemy's type conversions.
+_plans: dict[tuple[int, str], tuple[object, _DriverPlan | None]] = {}
+_MAX_PLANS = 1024  # fetch is for statements built once; this only bounds a misuse
+
+
+def _record_type(names: list[str]) -> type:
+    """A tuple with named fields and a ``_mapping``, read like SQLAlchemy's Row."""
+    base = namedtuple("Record", names, rename=True)  # type: ignore[misc]
+
+    class DriverRecord(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Any]:
+            return dict(zip(self._fields, self, strict=True))
+
+    return DriverRecord
+
+
+def _plan(statement: Select[Any] | TextClause, dialect: Dialect) -> _DriverPlan | None:
+    compiled = statement.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None
+    for bind in compiled.binds.values():
+        if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            return None
+    if isinstance(statement, Select):
+        for column in statement.selected_columns:
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                return None
+    positional = getattr(compiled, "positiontup", None)
+    return _DriverPlan(
+        compiled.string,
+        dict(compiled.params),
+        tuple(positional) if dialect.positional and positional is not None else None,
+    )
+
+
+def fetch(
+    conn: Connection, statement: Select[Any] | TextClause, params: Mapping[str, Any]
+) -> list[Record]:
+    """``conn.execute(statement, params).all()``, on the driver's own cursor when it can.
+
+    For statements built once (module level or cached) that nearly every request runs:
+    SQLAlchemy's per-statement work (execution context, result metadata, Row objects)
+    costs more than the query itself, about 45 µs of 120 for a customer by id on
+    PostgreSQL here. A statement is compiled
+    once per dialect; one whose parameters or columns need SQLAlchemy's type conversion
+    (booleans on SQLite, say) keeps going through SQLAlchemy. Driver rows read like Rows
+    (by position, by name, ``_mapping``); driver errors come out as SQLAlchemy's, and a
+    lost connection is invalidated, as for SQLAlchemy's own statements.
+    """
+    dialect = conn.dialect
+    cache_key = (id(statement), dialect.name)
+    cached = _plans.get(cache_key)
+    if cached is None or cached[0] is not statement:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        # Kept with its plan, the statement stays alive, so its id is not reused.
+        cached = _plans[cache_key] = (statement, _plan(statement, dialect))
+    plan = cached[1]
+    if plan is None:
+        return list(conn.execute(statement, params).all())
+    values = {**plan.defaults, **params} if plan.defaults else params
+    args: Any = values if plan.order is None else tuple(values[name] for name in plan.order)
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(plan.sql, args)
+        rows = cursor.fetchall()  # to the end: an SQLite read holds its snapshot till then
+        if plan.record is None:
+            plan.record = _record_type([column[0] for column in cursor.description])
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, driver, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            plan.sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
+        ) from exc
+    finally:
+        cursor.close()
+    make = plan.record._make  # type: ignore[attr-defined]
+    return [make(row) for row in rows]

@@ -16,6 +16,7 @@ from pivotal.core.lookup import find_one, ref_condition
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
+from pivotal.db.engine import Record, mapping
 from pivotal.integrations import service as integrations
 from pivotal.onboardings.schemas import OnboardingCreate, OnboardingUpdate
 from pivotal.webhooks import events
@@ -26,9 +27,9 @@ transitions = tables.phase_transitions
 PHASE_EVENTS = {"launch": "onboarding.launched", "completed": "onboarding.completed"}
 
 
-def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+def render(row: Record | dict[str, Any]) -> dict[str, Any]:
     """An onboarding as the API returns it."""
-    r = row._mapping if isinstance(row, Row) else row
+    r = mapping(row)
     return {
         "object": "onboarding",
         "id": r["id"],
@@ -98,7 +99,7 @@ def _live_onboardings() -> Any:
     )
 
 
-def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
+def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Record:
     """The onboarding named by ``ref`` (display id or id), or 404 ``onboarding_not_found``."""
     return find_one(
         tx,
@@ -205,7 +206,8 @@ def update_onboarding(tx: Tx, ref: str, data: OnboardingUpdate) -> dict[str, Any
         )
     if "phase" in sent and sent["phase"] != row.phase:
         sent["completed_at"] = tx.now if sent["phase"] == "completed" else None
-    changed = {name: value for name, value in sent.items() if row._mapping[name] != value}
+    current = mapping(row)
+    changed = {name: value for name, value in sent.items() if current[name] != value}
     if not changed:
         return before
     changed["updated_at"] = max(tx.now, row.updated_at + 1)

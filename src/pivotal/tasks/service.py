@@ -39,6 +39,7 @@ from pivotal.core.lookup import find_one, ref_condition
 from pivotal.core.pagination import PageParams
 from pivotal.customers import service as customers_service
 from pivotal.db import tables
+from pivotal.db.engine import Record, mapping
 from pivotal.onboardings import service as onboardings_service
 from pivotal.tasks.schemas import MAX_POSITION, TaskCreate, TaskUpdate
 from pivotal.webhooks import events
@@ -49,9 +50,9 @@ customers = tables.customers
 COMPLETION_FIELDS = ("completed", "completed_at", "completed_by")
 
 
-def render(row: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+def render(row: Record | dict[str, Any]) -> dict[str, Any]:
     """A task as the API returns it."""
-    r = row._mapping if isinstance(row, Row) else row
+    r = mapping(row)
     return {
         "object": "task",
         "id": r["id"],
@@ -84,7 +85,7 @@ def _visible_tasks() -> Any:
     )
 
 
-def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Row[Any]:
+def find(tx: Tx, ref: str, *, for_update: bool = False, with_deleted: bool = False) -> Record:
     """The task named by ``ref`` (display id or id), or 404 ``task_not_found``."""
     return find_one(
         tx, _visible_tasks(), tasks, ref, "task", for_update=for_update, with_deleted=with_deleted
@@ -177,7 +178,7 @@ def _lock_structure(tx: Tx, onboarding_id: str) -> None:
     ).first()
 
 
-def _parent(tx: Tx, onboarding_id: str, ref: str, child_id: str | None = None) -> Row[Any]:
+def _parent(tx: Tx, onboarding_id: str, ref: str, child_id: str | None = None) -> Record:
     """The live top-level task ``ref`` of the onboarding, to parent a task (or 400).
 
     Callers hold ``_lock_structure`` for the onboarding.
@@ -267,7 +268,8 @@ def update_task(tx: Tx, ref: str, data: TaskUpdate) -> dict[str, Any]:
         sent["metadata"] = orjson.dumps(sent["metadata"]).decode()
     if sent.get("parent_task_id") is not None:
         sent["parent_task_id"] = _parent(tx, row.onboarding_id, sent["parent_task_id"], row.id).id
-    changed = {name: value for name, value in sent.items() if row._mapping[name] != value}
+    current = mapping(row)
+    changed = {name: value for name, value in sent.items() if current[name] != value}
     if not changed:
         return before
     changed["updated_at"] = max(tx.now, row.updated_at + 1)

@@ -14,6 +14,7 @@ from pivotal.core.context import Tx
 from pivotal.core.errors import InvalidRequest, not_found
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.db import tables
+from pivotal.db.engine import Record, mapping
 from pivotal.webhooks import events, signing
 from pivotal.webhooks.schemas import EndpointCreate, EndpointUpdate
 from pivotal.webhooks.urls import validate_endpoint_url
@@ -54,7 +55,7 @@ def vet_url(settings: Settings, url: str) -> str:
     )
 
 
-def find_endpoint(tx: Tx, endpoint_id: str, *, for_update: bool = False) -> Row[Any]:
+def find_endpoint(tx: Tx, endpoint_id: str, *, for_update: bool = False) -> Record:
     if not ids.storable(endpoint_id):
         raise not_found("webhook_endpoint")
     query = select(endpoints).where(
@@ -130,7 +131,8 @@ def update_endpoint(
             values["consecutive_failures"] = 0
         elif not row.disabled:
             values["disabled_reason"] = "disabled through the API"
-    changed = {k: v for k, v in values.items() if row._mapping[k] != v}
+    current = mapping(row)
+    changed = {k: v for k, v in values.items() if current[k] != v}
     if not changed:
         return render_endpoint(row)
     changed["updated_at"] = max(tx.now, row.updated_at + 1)

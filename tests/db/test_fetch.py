@@ -1,0 +1,96 @@
+"""``fetch`` (db/engine.py): the driver's cursor gives exactly what SQLAlchemy would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Select, TextClause, bindparam, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from pivotal.core import auth
+from pivotal.core.lookup import _lookup_statement
+from pivotal.core.pagination import _paged_once
+from pivotal.customers import service as customers
+from pivotal.db import tables
+from pivotal.db.engine import Database, fetch, mapping
+
+
+def same_rows(db: Database, statement: Select[Any] | TextClause, params: dict[str, Any]) -> list:
+    """fetch's rows, after checking them against SQLAlchemy's for the same statement."""
+    with db.transaction(write=False) as conn:
+        ours = fetch(conn, statement, params)
+        theirs = conn.execute(statement, params).all()
+    assert len(ours) == len(theirs)
+    for mine, row in zip(ours, theirs, strict=True):
+        assert tuple(mine) == tuple(row)
+        assert mine._fields == row._fields
+        assert dict(mapping(mine)) == dict(row._mapping)
+        assert [getattr(mine, name) for name in row._fields] == list(row)
+    return ours
+
+
+@pytest.fixture
+def workspace_id(api: TestClient) -> str:
+    for name in ("Acme Corp", "Globex", "Initech"):
+        assert api.post("/api/v1/customers", json={"name": name}).status_code == 201
+    me = api.get("/api/v1/me").json()
+    return str(me["organization"]["id"])
+
+
+def test_driver_rows_read_like_sqlalchemy_rows(db: Database, workspace_id: str) -> None:
+    by_display_id = _lookup_statement(
+        customers._ALL_CUSTOMERS, tables.customers, "display_id", False, False
+    )
+    rows = same_rows(db, by_display_id, {"workspace_id": workspace_id, "ref": 2})
+    assert [row.name for row in rows] == ["Globex"]
+    # A page: the statement's LIMIT is a bind parameter of its own.
+    page = _paged_once(customers._LIVE_CUSTOMERS, tables.customers.c.created_at, False)
+    rows = same_rows(db, page, {"workspace_id": workspace_id, "page_limit": 2})
+    assert [row.name for row in rows] == ["Initech", "Globex"]
+    # A value SQLAlchemy bound itself (.limit(1)) is sent too.
+    params = {"workspace_id": workspace_id, "slug": "globex", "except_id": ""}
+    assert len(same_rows(db, customers._SLUG_USERS, params)) == 1
+    # Plain text, and a statement that finds nothing.
+    assert same_rows(db, auth._KEY_LOOKUP, {"key_hash": "nothing"}) == []
+
+
+def test_columns_that_need_conversion_stay_with_sqlalchemy(
+    api: TestClient, db: Database, workspace_id: str
+) -> None:
+    customer = api.get("/api/v1/customers/1").json()
+    created = api.post("/api/v1/onboardings", json={"customer_id": customer["id"]})
+    assert created.status_code == 201, created.text
+    statement = select(tables.onboardings).where(
+        tables.onboardings.c.workspace_id == bindparam("workspace_id")
+    )
+    (row,) = same_rows(db, statement, {"workspace_id": workspace_id})
+    # SQLite stores booleans as integers; SQLAlchemy's conversion still applies.
+    assert row.waiting_on_customer is False
+    assert row.reminders_enabled is True
+
+
+def test_driver_errors_come_out_as_sqlalchemy_errors(db: Database) -> None:
+    statement = text("SELECT id FROM no_such_table WHERE id = :id")
+    with db.connect() as conn, pytest.raises(DBAPIError) as raised:
+        fetch(conn, statement, {"id": "x"})
+    assert "no_such_table" in str(raised.value.orig)
+    assert raised.value.statement is not None and "no_such_table" in raised.value.statement
+    with db.connect() as conn:  # the connection went back to the pool usable
+        assert fetch(conn, text("SELECT 1 AS one"), {})[0].one == 1
+
+
+def test_a_lost_connection_is_invalidated(db: Database, database_url: str) -> None:
+    if db.is_sqlite:
+        pytest.skip("an embedded database has no connection to lose")
+    with db.connect() as conn:
+        pid = fetch(conn, text("SELECT pg_backend_pid() AS pid"), {})[0].pid
+        with db.autocommit() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as raised:
+            fetch(conn, text("SELECT 1 AS one"), {})
+        assert raised.value.connection_invalidated
+        assert conn.invalidated
+    with db.connect() as conn:  # a fresh connection replaces it
+        assert fetch(conn, text("SELECT pg_backend_pid() AS pid"), {})[0].pid != pid
