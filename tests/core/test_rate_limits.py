@@ -185,6 +185,16 @@ def test_the_database_store_keeps_at_most_a_minute_of_slots(db):
     assert sorted(seconds) == list(range(243, 300, 3))
 
 
+def test_postgres_keeps_slots_out_of_the_wal(db):
+    if db.is_sqlite:
+        pytest.skip("SQLite has no unlogged tables")
+    with db.transaction(write=False) as conn:
+        persistence = conn.execute(
+            text("SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit_slots'")
+        ).scalar_one()
+    assert persistence == "u"  # migration 0008
+
+
 def test_rate_limit_headers_are_documented(client: TestClient):
     document = client.get("/api/v1/openapi.json").json()
     operation = document["paths"]["/api/v1/customers"]["get"]

@@ -235,7 +235,8 @@ idempotency_keys = Table(
 )
 
 # The database-backed rate-limit window (core/ratelimit.py), used when several processes
-# share the database without Redis: hits per bucket and Unix second.
+# share the database without Redis: hits per bucket and Unix second. UNLOGGED on
+# PostgreSQL (migration 0008): a crash empties it, and every key starts a fresh minute.
 rate_limit_slots = Table(
     "rate_limit_slots",
     metadata,
