@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text
 from pivotal.core import clock, crypto
 from pivotal.core.errors import Conflict, InvalidRequest
 from pivotal.db import tables
+from pivotal.db.engine import fetch
 
 HEADER = "Idempotency-Key"
 RETENTION_US = 24 * 3600 * clock.MICROS_PER_SECOND
@@ -102,15 +103,16 @@ def claim(
 ) -> StoredResult | None:
     """Own the key for this transaction; return the stored result to replay, if any."""
     if conn.dialect.name == "postgresql":
-        acquired = conn.execute(_TRY_LOCK, {"k": _lock_id(workspace_id, request)}).scalar_one()
+        ((acquired,),) = fetch(conn, _TRY_LOCK, {"k": _lock_id(workspace_id, request)})
         if not acquired:
             raise Conflict(
                 "idempotency_key_in_use",
                 "A request with this Idempotency-Key is still in progress; retry shortly.",
             )
-    row = conn.execute(_FIND, _params(workspace_id, request)).first()
-    if row is None:
+    rows = fetch(conn, _FIND, _params(workspace_id, request))  # the primary key: one at most
+    if not rows:
         return None
+    row = rows[0]
     if row.created_at <= now - RETENTION_US:
         # Expired: the key counts as fresh.
         conn.execute(_FORGET, _params(workspace_id, request))
@@ -132,7 +134,8 @@ def store(
     secret: bytes,
 ) -> None:
     """Store the result, sealed: a body may hold a one-time secret (webhook endpoints)."""
-    conn.execute(
+    fetch(
+        conn,
         _INSERT,
         {
             **_params(workspace_id, request),

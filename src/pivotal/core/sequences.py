@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pivotal.db import tables
+from pivotal.db.engine import fetch
 
 _counters = tables.display_counters
 
@@ -23,7 +24,7 @@ def allocate(conn: Connection, workspace_id: str, resource: str, now: int) -> tu
     which is what makes cursor pagination exact.
     """
     params = {"workspace_id": workspace_id, "resource": resource, "now": now}
-    display_id, created_at = conn.execute(_upsert(conn.dialect.name), params).one()
+    ((display_id, created_at),) = fetch(conn, _upsert(conn.dialect.name), params)
     return int(display_id), int(created_at)
 
 

@@ -19,7 +19,7 @@ from pivotal.core.lookup import find_one
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers.schemas import CustomerCreate, CustomerUpdate
 from pivotal.db import tables
-from pivotal.db.engine import Record, mapping
+from pivotal.db.engine import Record, fetch, mapping
 from pivotal.integrations import service as integrations
 from pivotal.webhooks import events
 
@@ -130,7 +130,7 @@ _INSERT = insert(customers).returning(customers)
 
 def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
     params = {"workspace_id": tx.workspace_id, "slug": slug, "except_id": except_id or ""}
-    if tx.conn.execute(_SLUG_USERS, params).first() is not None:
+    if fetch(tx.conn, _SLUG_USERS, params):
         raise _slug_taken(slug)
 
 

@@ -14,7 +14,16 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Engine, Select, TextClause, create_engine, event
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Select,
+    TextClause,
+    UpdateBase,
+    create_engine,
+    event,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -185,6 +194,7 @@ def null_pool_engine(url: str) -> Engine:
 
 # A row from ``fetch``: SQLAlchemy's Row, or a driver row read the same ways.
 Record = Any
+Statement = Select[Any] | TextClause | UpdateBase
 
 
 def mapping(row: Record | dict[str, Any]) -> Mapping[str, Any]:
@@ -221,17 +231,17 @@ def _record_type(names: list[str]) -> type:
     return DriverRecord
 
 
-def _plan(statement: Select[Any] | TextClause, dialect: Dialect) -> _DriverPlan | None:
+def _plan(statement: Statement, dialect: Dialect) -> _DriverPlan | None:
     compiled = statement.compile(dialect=dialect)
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     for bind in compiled.binds.values():
         if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
             return None
-    if isinstance(statement, Select):
-        for column in statement.selected_columns:
-            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-                return None
+    # The columns a Select, or a DML statement's RETURNING, gives back.
+    for column in getattr(statement, "exported_columns", ()):
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            return None
     positional = getattr(compiled, "positiontup", None)
     return _DriverPlan(
         compiled.string,
@@ -240,19 +250,19 @@ def _plan(statement: Select[Any] | TextClause, dialect: Dialect) -> _DriverPlan 
     )
 
 
-def fetch(
-    conn: Connection, statement: Select[Any] | TextClause, params: Mapping[str, Any]
-) -> list[Record]:
+def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> list[Record]:
     """``conn.execute(statement, params).all()``, on the driver's own cursor when it can.
 
     For statements built once (module level or cached) that nearly every request runs:
     SQLAlchemy's per-statement work (execution context, result metadata, Row objects)
     costs more than the query itself, about 45 µs of 120 for a customer by id on
-    PostgreSQL here. A statement is compiled
-    once per dialect; one whose parameters or columns need SQLAlchemy's type conversion
-    (booleans on SQLite, say) keeps going through SQLAlchemy. Driver rows read like Rows
-    (by position, by name, ``_mapping``); driver errors come out as SQLAlchemy's, and a
-    lost connection is invalidated, as for SQLAlchemy's own statements.
+    PostgreSQL here. A statement is compiled once per dialect, with every column for
+    an INSERT without ``.values()`` (so ``params`` must name them all); one whose
+    parameters or columns need SQLAlchemy's type conversion (booleans on SQLite, say)
+    keeps going through SQLAlchemy. A DML statement without RETURNING gives ``[]``.
+    Driver rows read like Rows (by position, by name, ``_mapping``); driver errors come
+    out as SQLAlchemy's, and a lost connection is invalidated, as for SQLAlchemy's own
+    statements.
     """
     dialect = conn.dialect
     cache_key = (id(statement), dialect.name)
@@ -272,6 +282,8 @@ def fetch(
     cursor = driver.cursor()
     try:
         cursor.execute(plan.sql, args)
+        if cursor.description is None:  # a DML statement without RETURNING
+            return []
         rows = cursor.fetchall()  # to the end: an SQLite read holds its snapshot till then
         if plan.record is None:
             plan.record = _record_type([column[0] for column in cursor.description])
