@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Select, TextClause, bindparam, select, text
+from sqlalchemy import Select, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pivotal.core import auth
@@ -69,6 +69,24 @@ def test_columns_that_need_conversion_stay_with_sqlalchemy(
     # SQLite stores booleans as integers; SQLAlchemy's conversion still applies.
     assert row.waiting_on_customer is False
     assert row.reminders_enabled is True
+
+
+_ADD_SLOT = insert(tables.rate_limit_slots)
+_BUMP_SLOT = (
+    update(tables.rate_limit_slots)
+    .where(tables.rate_limit_slots.c.bucket == bindparam("b"))
+    .values(hits=tables.rate_limit_slots.c.hits + 1)
+    .returning(tables.rate_limit_slots.c.second, tables.rate_limit_slots.c.hits)
+)
+
+
+def test_writes_with_and_without_returning(db: Database) -> None:
+    with db.transaction(write=True) as conn:
+        assert fetch(conn, _ADD_SLOT, {"bucket": "k", "second": 7, "hits": 1}) == []
+        (row,) = fetch(conn, _BUMP_SLOT, {"b": "k"})
+        assert (row.second, row.hits) == (7, 2)
+    with db.transaction(write=False) as conn:  # both committed with the transaction
+        assert conn.execute(text("SELECT hits FROM rate_limit_slots")).scalar_one() == 2
 
 
 def test_driver_errors_come_out_as_sqlalchemy_errors(db: Database) -> None:
