@@ -26,7 +26,7 @@ from pivotal.core.ratelimit import (
     Window,
     postgres_lock_id,
 )
-from pivotal.db.engine import Database, fetch, sqlite_driver
+from pivotal.db.engine import Database, fetch
 
 # auth's key lookup plus the limiter's decision as [allowed, used, oldest].
 # The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
@@ -99,15 +99,13 @@ class Admission:
         # holds) the one writer; only a known key's hit takes the write transaction.
         key = auth.lookup(conn, digest)
         if self._in_database:
-            with self.db.sqlite_transaction(conn, write=True):
-                window = DatabaseStore.hit_sqlite(
-                    sqlite_driver(conn), key.id, key.rate_limit, second
-                )
+            with self.db.sqlite_driver_write(conn) as driver:
+                window = DatabaseStore.hit_sqlite(driver, key.id, key.rate_limit, second)
                 if auth.needs_touch(key, now_us):
                     auth.touch(conn, key.id, now_us)
         else:
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
             if auth.needs_touch(key, now_us):
-                with self.db.sqlite_transaction(conn, write=True):
+                with self.db.sqlite_driver_write(conn):
                     auth.touch(conn, key.id, now_us)
         return Admitted(key, window, now)

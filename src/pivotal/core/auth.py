@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, text, update
+from sqlalchemy import Connection, bindparam, text, update
 
 from pivotal.core import clock
 from pivotal.core.errors import AuthenticationFailed, PermissionDenied
@@ -156,10 +156,15 @@ def needs_touch(key: ApiKey, now: int) -> bool:
     return key.last_used_at is None or now - key.last_used_at >= LAST_USED_GRANULARITY_US
 
 
+_TOUCH = (
+    update(tables.api_keys)
+    .where(tables.api_keys.c.id == bindparam("key_id"))
+    .values(last_used_at=bindparam("now"))
+)
+
+
 def touch(conn: Connection, key_id: str, now: int) -> None:
-    conn.execute(
-        update(tables.api_keys).where(tables.api_keys.c.id == key_id).values(last_used_at=now)
-    )
+    fetch(conn, _TOUCH, {"key_id": key_id, "now": now})
 
 
 def require_scope(key: ApiKey, scope: str) -> None:

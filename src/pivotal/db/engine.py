@@ -125,8 +125,8 @@ class Database:
         """A connection outside any transaction, for a request's work done in steps.
 
         On PostgreSQL it is in autocommit. On SQLite, SQLAlchemy statements belong inside
-        ``sqlite_transaction`` or ``read_on``; the driver's own statements (see
-        ``sqlite_driver``) commit by themselves.
+        ``sqlite_transaction`` or ``read_on``; the driver's own statements (``fetch``,
+        ``sqlite_driver``) commit by themselves, or inside ``sqlite_driver_write``.
         """
         if self.is_sqlite:
             with self.engine.connect() as connection:
@@ -143,6 +143,26 @@ class Database:
             connection.info["sqlite_begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
             with connection.begin():
                 yield
+
+    @contextmanager
+    def sqlite_driver_write(self, connection: Connection) -> Iterator[sqlite3.Connection]:
+        """A write transaction on an SQLite connection run by sqlite3 itself, for work
+        done only through the driver or ``fetch``: BEGIN IMMEDIATE behind this process's
+        writer lock, then COMMIT, or ROLLBACK on an error.
+
+        Every authenticated request writes its rate-limit hit this way: SQLAlchemy's
+        transaction bookkeeping cost about as much as the hit itself. Its own statements
+        must not run inside (they would begin a second transaction).
+        """
+        driver = sqlite_driver(connection)
+        with self._sqlite_writer, driver_errors(connection, "the rate-limit transaction"):
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                yield driver
+            except BaseException:
+                driver.execute("ROLLBACK")
+                raise
+            driver.execute("COMMIT")
 
     @contextmanager
     def read_on(self, connection: Connection) -> Iterator[None]:
@@ -288,13 +308,29 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
         if plan.record is None:
             plan.record = _record_type([column[0] for column in cursor.description])
     except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(exc, driver, cursor)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            plan.sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
-        ) from exc
+        raise _as_sqlalchemy_error(conn, exc, plan.sql, args) from exc
     finally:
         cursor.close()
     make = plan.record._make  # type: ignore[attr-defined]
     return [make(row) for row in rows]
+
+
+def _as_sqlalchemy_error(conn: Connection, exc: Any, sql: str, args: Any) -> BaseException:
+    """A driver error as SQLAlchemy would have raised it; a lost connection is invalidated."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+    if lost:
+        conn.invalidate(exc)
+    error: BaseException = DBAPIError.instance(
+        sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
+    )
+    return error
+
+
+@contextmanager
+def driver_errors(conn: Connection, what: str) -> Iterator[None]:
+    """Driver errors raised inside come out as SQLAlchemy's (``what`` names the work)."""
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _as_sqlalchemy_error(conn, exc, what, None) from exc

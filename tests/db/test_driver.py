@@ -1,4 +1,5 @@
-"""``fetch`` (db/engine.py): the driver's cursor gives exactly what SQLAlchemy would."""
+"""The driver path (db/engine.py): ``fetch`` gives exactly what SQLAlchemy would, and
+``sqlite_driver_write`` is a whole transaction."""
 
 from __future__ import annotations
 
@@ -97,6 +98,21 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(db: Database) -> None:
     assert raised.value.statement is not None and "no_such_table" in raised.value.statement
     with db.connect() as conn:  # the connection went back to the pool usable
         assert fetch(conn, text("SELECT 1 AS one"), {})[0].one == 1
+
+
+def test_a_driver_write_commits_or_rolls_back_whole(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's own write transaction")
+    add = "INSERT INTO rate_limit_slots (bucket, second, hits) VALUES (?, 1, 1)"
+    with db.connect() as conn:
+        with db.sqlite_driver_write(conn) as driver:
+            driver.execute(add, ("kept",))
+        with pytest.raises(OperationalError), db.sqlite_driver_write(conn) as driver:
+            driver.execute(add, ("dropped",))
+            driver.execute("INSERT INTO no_such_table VALUES (1)")
+        with db.sqlite_driver_write(conn) as driver:  # the connection is usable again
+            buckets = [row[0] for row in driver.execute("SELECT bucket FROM rate_limit_slots")]
+    assert buckets == ["kept"]
 
 
 def test_a_lost_connection_is_invalidated(db: Database, database_url: str) -> None:
