@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 
@@ -54,3 +55,37 @@ def test_database_work_runs_inline_on_sqlite_and_on_bounded_threads_on_postgres(
     else:
         assert len(set(names)) == 2
         assert all(name.startswith("pivotal-db") for name in names)
+
+
+def test_database_work_keeps_the_callers_context_and_errors(database_url: str) -> None:
+    db = Database(database_url, threads=2)
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+
+    def fail() -> None:
+        raise LookupError("from the worker")
+
+    async def scenario() -> None:
+        request_id.set("req_1")
+        assert await db.run(request_id.get) == "req_1"
+        with pytest.raises(LookupError, match="from the worker"):
+            await db.run(fail)
+        if not db.is_sqlite:
+            # A caller that goes away, then its whole loop: the work still finishes.
+            task = asyncio.create_task(db.run(time.sleep, 0.05))
+            await asyncio.sleep(0.01)
+            task.cancel()
+
+    asyncio.run(scenario())
+    time.sleep(0.1)
+
+    def where() -> str:
+        time.sleep(0.02)
+        return threading.current_thread().name
+
+    async def four() -> list[str]:
+        jobs = asyncio.gather(*(db.run(where) for _ in range(4)))
+        return list(await asyncio.wait_for(jobs, 5))
+
+    names = asyncio.run(four())  # on both threads: neither died with the closed loop
+    db.dispose()
+    assert len(set(names)) == (1 if db.is_sqlite else 2)
