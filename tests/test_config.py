@@ -70,6 +70,15 @@ def test_database_work_keeps_the_callers_context_and_errors(database_url: str) -
         with pytest.raises(LookupError, match="from the worker"):
             await db.run(fail)
         if not db.is_sqlite:
+            ran: list[int] = []
+            # Both threads busy; a job its caller gave up on before it started is skipped.
+            busy = [asyncio.create_task(db.run(time.sleep, 0.05)) for _ in range(2)]
+            queued = asyncio.create_task(db.run(ran.append, 1))
+            await asyncio.sleep(0.01)
+            queued.cancel()
+            await asyncio.gather(*busy)
+            await db.run(ran.append, 2)
+            assert ran == [2]
             # A caller that goes away, then its whole loop: the work still finishes.
             task = asyncio.create_task(db.run(time.sleep, 0.05))
             await asyncio.sleep(0.01)

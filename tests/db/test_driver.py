@@ -115,16 +115,27 @@ def test_a_driver_write_commits_or_rolls_back_whole(db: Database) -> None:
     assert buckets == ["kept"]
 
 
-def test_a_lost_connection_is_invalidated(db: Database, database_url: str) -> None:
+def test_a_lost_connection_is_invalidated_with_its_pool(db: Database) -> None:
     if db.is_sqlite:
         pytest.skip("an embedded database has no connection to lose")
+    backend = text("SELECT pg_backend_pid() AS pid")
     with db.connect() as conn:
-        pid = fetch(conn, text("SELECT pg_backend_pid() AS pid"), {})[0].pid
-        with db.autocommit() as other:
+        with db.connect() as idle:  # a second pooled connection, idle when the first fails
+            idle_pid = fetch(idle, backend, {})[0].pid
+        pid = fetch(conn, backend, {})[0].pid
+        with db.transaction(write=True) as other:  # the other engine: its own pool
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         with pytest.raises(OperationalError) as raised:
             fetch(conn, text("SELECT 1 AS one"), {})
         assert raised.value.connection_invalidated
         assert conn.invalidated
-    with db.connect() as conn:  # a fresh connection replaces it
-        assert fetch(conn, text("SELECT pg_backend_pid() AS pid"), {})[0].pid != pid
+    # The whole pool was replaced, as SQLAlchemy does: neither old connection comes back.
+    with db.connect() as first, db.connect() as second:
+        fresh = {fetch(first, backend, {})[0].pid, fetch(second, backend, {})[0].pid}
+    assert not fresh & {pid, idle_pid}
+
+
+def test_every_parameter_needs_a_value(db: Database) -> None:
+    # SQLAlchemy would refuse the missing value too; it must never go as NULL.
+    with db.connect() as conn, pytest.raises((KeyError, DBAPIError), match="now"):
+        fetch(conn, auth._TOUCH, {"key_id": "key_x"})

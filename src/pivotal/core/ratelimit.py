@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pivotal.core.errors import RateLimited, ServiceUnavailable
-from pivotal.db.engine import Database, sqlite_driver
+from pivotal.db.engine import Database
 
 WINDOW_SECONDS = 60
 log = logging.getLogger("pivotal.ratelimit")
@@ -132,8 +132,8 @@ class DatabaseStore:
                     },
                 ).one()
             return Window(bool(allowed), int(used), int(oldest))
-        with self.db.transaction(write=True) as conn:
-            return self.hit_sqlite(sqlite_driver(conn), bucket, limit, now)
+        with self.db.connect() as conn, self.db.sqlite_driver_write(conn) as driver:
+            return self.hit_sqlite(driver, bucket, limit, now)
 
     @staticmethod
     def hit_sqlite(conn: sqlite3.Connection, bucket: str, limit: int, now: int) -> Window:

@@ -72,8 +72,8 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             # No pre-ping: it would cost a round trip on every checkout. A connection the
-            # server dropped fails its request once (503, see core/handlers.py), and
-            # SQLAlchemy then replaces the whole pool.
+            # server dropped fails its request once (503, see core/handlers.py), and the
+            # whole pool is then replaced (by SQLAlchemy, or by fetch for its statements).
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=30)
         # PostgreSQL work from async code runs on these (see run); more mostly contend
         # for the GIL. Never more than the pool has connections.
@@ -122,8 +122,9 @@ class Database:
         """A connection outside any transaction, for a request's work done in steps.
 
         On PostgreSQL it is in autocommit. On SQLite, SQLAlchemy statements belong inside
-        ``sqlite_transaction`` or ``read_on``; the driver's own statements (``fetch``,
-        ``sqlite_driver``) commit by themselves, or inside ``sqlite_driver_write``.
+        ``sqlite_transaction`` or ``read_on``, and so does a ``fetch`` that falls back to
+        SQLAlchemy; the driver's own statements (``sqlite_driver``, a ``fetch`` on the
+        driver path) commit by themselves, or inside ``sqlite_driver_write``.
         """
         if self.is_sqlite:
             with self.engine.connect() as connection:
@@ -144,22 +145,30 @@ class Database:
     @contextmanager
     def sqlite_driver_write(self, connection: Connection) -> Iterator[sqlite3.Connection]:
         """A write transaction on an SQLite connection run by sqlite3 itself, for work
-        done only through the driver or ``fetch``: BEGIN IMMEDIATE behind this process's
-        writer lock, then COMMIT, or ROLLBACK on an error.
+        done only through the driver (``sqlite_driver``, or ``fetch`` on its driver
+        path): BEGIN IMMEDIATE behind this process's writer lock, then COMMIT, or
+        ROLLBACK on an error. Driver errors come out as SQLAlchemy's.
 
         Every authenticated request writes its rate-limit hit this way: SQLAlchemy's
-        transaction bookkeeping cost about as much as the hit itself. Its own statements
-        must not run inside (they would begin a second transaction).
+        transaction bookkeeping cost about as much as the hit itself. SQLAlchemy's own
+        statements must not run inside (they would begin a second transaction).
         """
         driver = sqlite_driver(connection)
-        with self._sqlite_writer, driver_errors(connection, "the rate-limit transaction"):
-            driver.execute("BEGIN IMMEDIATE")
+        with self._sqlite_writer:
             try:
-                yield driver
-            except BaseException:
-                driver.execute("ROLLBACK")
-                raise
-            driver.execute("COMMIT")
+                driver.execute("BEGIN IMMEDIATE")
+                try:
+                    yield driver
+                    driver.execute("COMMIT")
+                except BaseException:
+                    if driver.in_transaction:
+                        # SQLite may have rolled back by itself (a full disk, say); the
+                        # error that got us here is the one to report.
+                        with suppress(sqlite3.Error):
+                            driver.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _as_sqlalchemy_error(connection, exc, "an SQLite write", None) from exc
 
     @contextmanager
     def read_on(self, connection: Connection) -> Iterator[None]:
@@ -196,8 +205,9 @@ class _Workers:
     Lighter than ``run_in_executor``: a job is a tuple on a queue and its result goes
     back with one ``call_soon_threadsafe``, where an executor also makes, chains and
     copies a concurrent Future with its own lock for every call (measured: 12-30% more
-    GETs a second on PostgreSQL). Threads start on first use and, as daemons, never hold
-    up the exit of the process.
+    GETs a second on PostgreSQL). As with an executor, a job whose caller went away
+    before it started is skipped. Threads start on first use and, as daemons, never hold
+    up the exit of the process: work cut off there rolls back with its connection.
     """
 
     def __init__(self, count: int, name: str) -> None:
@@ -228,6 +238,8 @@ class _Workers:
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
             loop, future, context, fn, args = job
+            if future.cancelled():  # its caller went away before it started: skip it
+                continue
             result = error = None
             try:
                 result = context.run(fn, *args)
@@ -237,12 +249,13 @@ class _Workers:
                 loop.call_soon_threadsafe(_settle, future, result, error)
 
     def shutdown(self, wait: bool = False) -> None:
-        for _ in self._threads:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._jobs.put(None)
         if wait:
-            for thread in self._threads:
+            for thread in threads:
                 thread.join()
-        self._threads = []
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -285,13 +298,13 @@ class _DriverPlan:
     """A statement compiled once for one dialect, and the record type of its rows."""
 
     sql: str
-    defaults: dict[str, Any]  # values SQLAlchemy bound itself, such as .limit(1)
+    defaults: dict[str, Any]  # values the statement carries itself, such as .limit(1)
     order: tuple[str, ...] | None  # parameter order for positional drivers (sqlite3)
     record: type | None = None  # made from the first result's columns
 
 
 # (statement, plan); plan None: the statement needs SQLAlchemy's type conversions.
-_plans: dict[tuple[int, str], tuple[object, _DriverPlan | None]] = {}
+_plans: dict[tuple[int, str, str], tuple[object, _DriverPlan | None]] = {}
 _MAX_PLANS = 1024  # fetch is for statements built once; this only bounds a misuse
 
 
@@ -310,40 +323,50 @@ def _record_type(names: list[str]) -> type:
 
 
 def _plan(statement: Statement, dialect: Dialect) -> _DriverPlan | None:
-    compiled = statement.compile(dialect=dialect)
-    if compiled.literal_execute_params or compiled.post_compile_params:
+    """The driver plan for ``statement``, or None where SQLAlchemy must run it."""
+    try:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            return None
+        for bind in compiled.binds.values():
+            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                return None
+        # The columns a Select, or a DML statement's RETURNING, gives back.
+        for column in getattr(statement, "exported_columns", ()):
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                return None
+    except Exception:  # a type that cannot say without a live cursor (Numeric on psycopg)
         return None
-    for bind in compiled.binds.values():
-        if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-            return None
-    # The columns a Select, or a DML statement's RETURNING, gives back.
-    for column in getattr(statement, "exported_columns", ()):
-        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-            return None
     positional = getattr(compiled, "positiontup", None)
+    # Only values the statement carries: a parameter without one must come with params
+    # (a KeyError otherwise, where SQLAlchemy would say a value is required).
+    defaults = {
+        name: value for name, value in compiled.params.items() if not compiled.binds[name].required
+    }
     return _DriverPlan(
         compiled.string,
-        dict(compiled.params),
+        defaults,
         tuple(positional) if dialect.positional and positional is not None else None,
     )
 
 
 def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> list[Record]:
-    """``conn.execute(statement, params).all()``, on the driver's own cursor when it can.
+    """The rows of ``statement``, run on the driver's own cursor when it can.
 
     For statements built once (module level or cached) that nearly every request runs:
     SQLAlchemy's per-statement work (execution context, result metadata, Row objects)
     costs more than the query itself, about 45 µs of 120 for a customer by id on
-    PostgreSQL here. A statement is compiled once per dialect, with every column for
-    an INSERT without ``.values()`` (so ``params`` must name them all); one whose
-    parameters or columns need SQLAlchemy's type conversion (booleans on SQLite, say)
-    keeps going through SQLAlchemy. A DML statement without RETURNING gives ``[]``.
+    PostgreSQL here. A statement is compiled once per dialect, and every parameter it
+    has must be in ``params``: an INSERT without ``.values()`` names every column, and
+    column defaults do not apply. One whose parameters or columns need SQLAlchemy's type
+    conversion (booleans on SQLite, say) keeps going through SQLAlchemy (inside a
+    SQLAlchemy transaction, then). A DML statement without RETURNING gives ``[]``.
     Driver rows read like Rows (by position, by name, ``_mapping``); driver errors come
     out as SQLAlchemy's, and a lost connection is invalidated, as for SQLAlchemy's own
     statements.
     """
     dialect = conn.dialect
-    cache_key = (id(statement), dialect.name)
+    cache_key = (id(statement), dialect.name, dialect.driver)
     cached = _plans.get(cache_key)
     if cached is None or cached[0] is not statement:
         if len(_plans) >= _MAX_PLANS:
@@ -374,21 +397,17 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
 
 
 def _as_sqlalchemy_error(conn: Connection, exc: Any, sql: str, args: Any) -> BaseException:
-    """A driver error as SQLAlchemy would have raised it; a lost connection is invalidated."""
+    """A driver error as SQLAlchemy would have raised it.
+
+    A lost connection is invalidated and, as SQLAlchemy does, its pool replaced: the
+    server went away for every idle connection too, and each would fail a request.
+    """
     dialect = conn.dialect
     lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
     if lost:
         conn.invalidate(exc)
+        conn.engine.dispose()  # connections still checked out are dropped when returned
     error: BaseException = DBAPIError.instance(
         sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost
     )
     return error
-
-
-@contextmanager
-def driver_errors(conn: Connection, what: str) -> Iterator[None]:
-    """Driver errors raised inside come out as SQLAlchemy's (``what`` names the work)."""
-    try:
-        yield
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise _as_sqlalchemy_error(conn, exc, what, None) from exc
