@@ -14,7 +14,7 @@ from pivotal.core import auth
 from pivotal.core.lookup import _lookup_statement
 from pivotal.core.pagination import _paged_once
 from pivotal.customers import service as customers
-from pivotal.db import tables
+from pivotal.db import engine, tables
 from pivotal.db.engine import Database, fetch, mapping
 
 
@@ -57,19 +57,23 @@ def test_driver_rows_read_like_sqlalchemy_rows(db: Database, workspace_id: str) 
     assert same_rows(db, auth._KEY_LOOKUP, {"key_hash": "nothing"}) == []
 
 
-def test_columns_that_need_conversion_stay_with_sqlalchemy(
+def test_sqlalchemys_type_conversions_apply_on_the_driver_path(
     api: TestClient, db: Database, workspace_id: str
 ) -> None:
     customer = api.get("/api/v1/customers/1").json()
     created = api.post("/api/v1/onboardings", json={"customer_id": customer["id"]})
     assert created.status_code == 201, created.text
     statement = select(tables.onboardings).where(
-        tables.onboardings.c.workspace_id == bindparam("workspace_id")
+        tables.onboardings.c.workspace_id == bindparam("workspace_id"),
+        tables.onboardings.c.reminders_enabled == bindparam("reminders"),
     )
-    (row,) = same_rows(db, statement, {"workspace_id": workspace_id})
-    # SQLite stores booleans as integers; SQLAlchemy's conversion still applies.
+    with db.connect() as conn:
+        assert engine._plan(statement, conn.dialect) is not None  # not SQLAlchemy's path
+    (row,) = same_rows(db, statement, {"workspace_id": workspace_id, "reminders": True})
+    # SQLite stores booleans as integers: the column comes back a bool all the same.
     assert row.waiting_on_customer is False
     assert row.reminders_enabled is True
+    assert same_rows(db, statement, {"workspace_id": workspace_id, "reminders": False}) == []
 
 
 _ADD_SLOT = insert(tables.rate_limit_slots)

@@ -20,6 +20,7 @@ from pivotal.core.errors import not_found
 from pivotal.core.lookup import ref_condition
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.db import tables
+from pivotal.db.engine import fetch
 
 activity = tables.activity
 customers = tables.customers
@@ -54,7 +55,8 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "activity", tx.now)
-    tx.conn.execute(
+    fetch(
+        tx.conn,
         _INSERT,
         {
             "id": ids.prefixed("act"),

@@ -300,10 +300,13 @@ class _DriverPlan:
     sql: str
     defaults: dict[str, Any]  # values the statement carries itself, such as .limit(1)
     order: tuple[str, ...] | None  # parameter order for positional drivers (sqlite3)
+    # SQLAlchemy's own type conversions (booleans on SQLite, say), applied the same way.
+    convert_params: tuple[tuple[str, Callable[[Any], Any]], ...]
+    convert_row: tuple[Callable[[Any], Any] | None, ...] | None  # by column; None: as is
     record: type | None = None  # made from the first result's columns
 
 
-# (statement, plan); plan None: the statement needs SQLAlchemy's type conversions.
+# (statement, plan); plan None: SQLAlchemy must run the statement itself.
 _plans: dict[tuple[int, str, str], tuple[object, _DriverPlan | None]] = {}
 _MAX_PLANS = 1024  # fetch is for statements built once; this only bounds a misuse
 
@@ -328,13 +331,16 @@ def _plan(statement: Statement, dialect: Dialect) -> _DriverPlan | None:
         compiled = statement.compile(dialect=dialect)
         if compiled.literal_execute_params or compiled.post_compile_params:
             return None
-        for bind in compiled.binds.values():
-            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-                return None
-        # The columns a Select, or a DML statement's RETURNING, gives back.
-        for column in getattr(statement, "exported_columns", ()):
-            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-                return None
+        convert_params = tuple(
+            (name, convert)
+            for name, bind in compiled.binds.items()
+            if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+        # The columns a Select, or a DML statement's RETURNING, gives back, in order.
+        convert_row = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in getattr(statement, "exported_columns", ())
+        )
     except Exception:  # a type that cannot say without a live cursor (Numeric on psycopg)
         return None
     positional = getattr(compiled, "positiontup", None)
@@ -347,6 +353,8 @@ def _plan(statement: Statement, dialect: Dialect) -> _DriverPlan | None:
         compiled.string,
         defaults,
         tuple(positional) if dialect.positional and positional is not None else None,
+        convert_params,
+        convert_row if any(convert_row) else None,
     )
 
 
@@ -358,9 +366,10 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
     costs more than the query itself, about 45 µs of 120 for a customer by id on
     PostgreSQL here. A statement is compiled once per dialect, and every parameter it
     has must be in ``params``: an INSERT without ``.values()`` names every column, and
-    column defaults do not apply. One whose parameters or columns need SQLAlchemy's type
-    conversion (booleans on SQLite, say) keeps going through SQLAlchemy (inside a
-    SQLAlchemy transaction, then). A DML statement without RETURNING gives ``[]``.
+    column defaults do not apply. SQLAlchemy's type conversions (booleans on SQLite,
+    say) are applied as it would; a statement whose compiled form depends on its values
+    (expanding IN) keeps going through SQLAlchemy (inside a SQLAlchemy transaction,
+    then). A DML statement without RETURNING gives ``[]``.
     Driver rows read like Rows (by position, by name, ``_mapping``); driver errors come
     out as SQLAlchemy's, and a lost connection is invalidated, as for SQLAlchemy's own
     statements.
@@ -377,6 +386,11 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
     if plan is None:
         return list(conn.execute(statement, params).all())
     values = {**plan.defaults, **params} if plan.defaults else params
+    if plan.convert_params:
+        values = dict(values)
+        for name, convert in plan.convert_params:
+            if name in values:
+                values[name] = convert(values[name])
     args: Any = values if plan.order is None else tuple(values[name] for name in plan.order)
     driver = conn.connection.dbapi_connection
     assert driver is not None
@@ -387,13 +401,21 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
             return []
         rows = cursor.fetchall()  # to the end: an SQLite read holds its snapshot till then
         if plan.record is None:
-            plan.record = _record_type([column[0] for column in cursor.description])
+            names = [column[0] for column in cursor.description]
+            assert plan.convert_row is None or len(plan.convert_row) == len(names)
+            plan.record = _record_type(names)
     except dialect.loaded_dbapi.Error as exc:
         raise _as_sqlalchemy_error(conn, exc, plan.sql, args) from exc
     finally:
         cursor.close()
     make = plan.record._make  # type: ignore[attr-defined]
-    return [make(row) for row in rows]
+    if plan.convert_row is None:
+        return [make(row) for row in rows]
+    by_column = plan.convert_row
+    return [
+        make([v if fn is None else fn(v) for fn, v in zip(by_column, row, strict=True)])
+        for row in rows
+    ]
 
 
 def _as_sqlalchemy_error(conn: Connection, exc: Any, sql: str, args: Any) -> BaseException:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert, select
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
 from pivotal.db import tables
+from pivotal.db.engine import fetch
 
 API_VERSION = "v1"
 EVENT_TYPES = (
@@ -78,7 +79,8 @@ def emit(
         "api_version": API_VERSION,
         "data": {"object": obj, "previous_attributes": previous_attributes},
     }
-    tx.conn.execute(
+    fetch(
+        tx.conn,
         _INSERT_EVENT,
         {
             "id": event_id,
@@ -98,9 +100,9 @@ def _fan_out(
 ) -> None:
     params = {"workspace_id": tx.workspace_id, "livemode": tx.actor.livemode}
     if only_endpoint is None:
-        endpoints = tx.conn.execute(_LISTENING, params)
+        endpoints = fetch(tx.conn, _LISTENING, params)
     else:
-        endpoints = tx.conn.execute(_LISTENING_ONE, {**params, "endpoint_id": only_endpoint})
+        endpoints = fetch(tx.conn, _LISTENING_ONE, {**params, "endpoint_id": only_endpoint})
     rows = [
         {
             "id": ids.prefixed("msg"),
