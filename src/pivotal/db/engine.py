@@ -369,10 +369,9 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
     column defaults do not apply. SQLAlchemy's type conversions (booleans on SQLite,
     say) are applied as it would; a statement whose compiled form depends on its values
     (expanding IN) keeps going through SQLAlchemy (inside a SQLAlchemy transaction,
-    then). A DML statement without RETURNING gives ``[]``.
-    Driver rows read like Rows (by position, by name, ``_mapping``); driver errors come
-    out as SQLAlchemy's, and a lost connection is invalidated, as for SQLAlchemy's own
-    statements.
+    then). A DML statement without RETURNING gives ``[]``. Driver rows read like Rows
+    (by position, by name, ``_mapping``); driver errors come out as SQLAlchemy's, and a
+    lost connection is invalidated with its pool, as for SQLAlchemy's own statements.
     """
     dialect = conn.dialect
     cache_key = (id(statement), dialect.name, dialect.driver)
