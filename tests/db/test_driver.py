@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Select, TextClause, bindparam, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from pivotal.core import auth
 from pivotal.core.lookup import _lookup_statement
 from pivotal.core.pagination import _paged_once
 from pivotal.customers import service as customers
-from pivotal.db import engine, tables
+from pivotal.db import engine, libpq, tables
 from pivotal.db.engine import Database, fetch, mapping
 
 
@@ -143,3 +143,88 @@ def test_every_parameter_needs_a_value(db: Database) -> None:
     # SQLAlchemy would refuse the missing value too; it must never go as NULL.
     with db.connect() as conn, pytest.raises((KeyError, DBAPIError), match="now"):
         fetch(conn, auth._TOUCH, {"key_id": "key_x"})
+
+
+# ---------------------------------------------------------------- libpq (PostgreSQL)
+
+
+def test_libpq_form_numbers_each_name_once() -> None:
+    prepared = libpq.prepare("SELECT %(a)s, %(b)s, %(a)s WHERE name LIKE 'x%%'")
+    assert prepared is not None
+    assert prepared.sql == b"SELECT $1, $2, $1 WHERE name LIKE 'x%'"
+    assert prepared.names == ("a", "b")
+    assert libpq.prepare("SELECT 7 % 2") is None  # not psycopg's form: psycopg runs it
+
+
+def _prepared_here(conn: Any) -> int:
+    state = conn.connection.info.get("pivotal.libpq")
+    return 0 if state is None else len(state.names)
+
+
+def test_libpq_statements_join_the_transaction_psycopg_began(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("libpq is PostgreSQL's")
+    with pytest.raises(RuntimeError), db.transaction(write=True) as conn:
+        # The first statement opens the transaction, through psycopg; the next ones
+        # are prepared statements in it, and roll back with it.
+        assert fetch(conn, _ADD_SLOT, {"bucket": "a", "second": 1, "hits": 1}) == []
+        before = _prepared_here(conn)
+        assert fetch(conn, _ADD_SLOT, {"bucket": "b", "second": 1, "hits": 1}) == []
+        assert fetch(conn, _BUMP_SLOT, {"b": "b"})[0].hits == 2
+        assert _prepared_here(conn) > before
+        raise RuntimeError("roll back")
+    with db.connect() as conn:
+        assert fetch(conn, text("SELECT count(*) AS n FROM rate_limit_slots"), {})[0].n == 0
+
+
+def test_libpq_errors_are_sqlalchemys_and_leave_the_connection_usable(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("libpq is PostgreSQL's")
+    with db.transaction(write=True) as conn:
+        fetch(conn, _ADD_SLOT, {"bucket": "k", "second": 1, "hits": 1})
+    with pytest.raises(IntegrityError) as raised, db.transaction(write=True) as conn:
+        fetch(conn, _BUMP_SLOT, {"b": "k"})
+        fetch(conn, _ADD_SLOT, {"bucket": "k", "second": 1, "hits": 1})  # a duplicate
+    assert raised.value.orig is not None and raised.value.orig.sqlstate == "23505"
+    with db.transaction(write=True) as conn:  # the bump rolled back with the duplicate
+        fetch(conn, text("SELECT 1 AS one"), {})
+        assert fetch(conn, _BUMP_SLOT, {"b": "k"})[0].hits == 2
+
+
+def test_libpq_values_of_any_type_round_trip(db: Database) -> None:
+    statement = text(
+        "SELECT CAST(:n AS BIGINT) AS n, CAST(:s AS VARCHAR) AS s, CAST(:b AS BOOLEAN) AS b,"
+        " 'x%' AS pct"
+    )
+    cases = [
+        {"n": 1, "s": "one", "b": True},
+        {"n": 2**40, "s": "ünïcode", "b": False},  # another integer type: prepared again
+        {"n": None, "s": None, "b": None},  # NULLs of unknown type
+        {"n": -3, "s": "", "b": True},
+    ]
+    with db.connect() as conn:
+        for params in cases:
+            (row,) = fetch(conn, statement, params)
+            assert (row.n, row.s, row.b, row.pct) == (params["n"], params["s"], params["b"], "x%")
+
+
+def test_libpq_statements_outlive_a_rollback(db: Database) -> None:
+    # psycopg deallocates all of a session's prepared statements after a ROLLBACK when
+    # it prepares statements itself; ours must still be there for the next transaction.
+    if db.is_sqlite:
+        pytest.skip("libpq is PostgreSQL's")
+    with db.engine.connect() as conn:
+        for attempt in range(3):
+            transaction = conn.begin()
+            fetch(conn, text("SELECT 1 AS one"), {})  # psycopg begins the transaction
+            for _ in range(6):  # often enough for psycopg to prepare it, were it to
+                conn.execute(text("SELECT 2"))
+            fetch(conn, _ADD_SLOT, {"bucket": "b", "second": attempt, "hits": 1})
+            assert _prepared_here(conn) == 1
+            transaction.rollback()
+        with conn.begin():
+            fetch(conn, text("SELECT 1 AS one"), {})
+            fetch(conn, _ADD_SLOT, {"bucket": "b", "second": 9, "hits": 1})
+    with db.connect() as conn:
+        rows = fetch(conn, text("SELECT second FROM rate_limit_slots"), {})
+    assert [row.second for row in rows] == [9]

@@ -8,7 +8,7 @@ import queue
 import sqlite3
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+
+from pivotal.db import libpq
 
 T = TypeVar("T")
 
@@ -74,7 +76,9 @@ class Database:
             # No pre-ping: it would cost a round trip on every checkout. A connection the
             # server dropped fails its request once (503, see core/handlers.py), and the
             # whole pool is then replaced (by SQLAlchemy, or by fetch for its statements).
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=30)
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=30, connect_args=libpq.CONNECT_ARGS
+            )
         # PostgreSQL work from async code runs on these (see run); more mostly contend
         # for the GIL. Never more than the pool has connections.
         self._workers = _Workers(min(threads, pool_size), "pivotal-db")
@@ -85,7 +89,11 @@ class Database:
             # connection in and out of autocommit on every checkout cost a fifth of the
             # requests per second of a GET.
             self._autocommit_engine = create_engine(
-                url, pool_size=pool_size, max_overflow=30, isolation_level="AUTOCOMMIT"
+                url,
+                pool_size=pool_size,
+                max_overflow=30,
+                isolation_level="AUTOCOMMIT",
+                connect_args=libpq.CONNECT_ARGS,
             )
 
     @contextmanager
@@ -303,7 +311,20 @@ class _DriverPlan:
     # SQLAlchemy's own type conversions (booleans on SQLite, say), applied the same way.
     convert_params: tuple[tuple[str, Callable[[Any], Any]], ...]
     convert_row: tuple[Callable[[Any], Any] | None, ...] | None  # by column; None: as is
+    prepared: libpq.Prepared | None  # the libpq form, on psycopg
     record: type | None = None  # made from the first result's columns
+
+    def row_maker(self, names: list[str]) -> Callable[[Sequence[Any]], Any]:
+        """Builds a record from a driver row of a result with columns ``names``."""
+        if self.record is None:
+            assert self.convert_row is None or len(self.convert_row) == len(names)
+            self.record = _record_type(names)
+        make = self.record._make  # type: ignore[attr-defined]
+        if (by_column := self.convert_row) is None:
+            return make  # type: ignore[no-any-return]
+        return lambda row: make(
+            [v if fn is None else fn(v) for fn, v in zip(by_column, row, strict=True)]
+        )
 
 
 # (statement, plan); plan None: SQLAlchemy must run the statement itself.
@@ -355,6 +376,7 @@ def _plan(statement: Statement, dialect: Dialect) -> _DriverPlan | None:
         tuple(positional) if dialect.positional and positional is not None else None,
         convert_params,
         convert_row if any(convert_row) else None,
+        libpq.prepare(compiled.string) if dialect.driver == "psycopg" else None,
     )
 
 
@@ -372,6 +394,7 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
     then). A DML statement without RETURNING gives ``[]``. Driver rows read like Rows
     (by position, by name, ``_mapping``); driver errors come out as SQLAlchemy's, and a
     lost connection is invalidated with its pool, as for SQLAlchemy's own statements.
+    On PostgreSQL the statement runs as a libpq prepared statement (db/libpq.py).
     """
     dialect = conn.dialect
     cache_key = (id(statement), dialect.name, dialect.driver)
@@ -391,30 +414,25 @@ def fetch(conn: Connection, statement: Statement, params: Mapping[str, Any]) -> 
             if name in values:
                 values[name] = convert(values[name])
     args: Any = values if plan.order is None else tuple(values[name] for name in plan.order)
-    driver = conn.connection.dbapi_connection
-    assert driver is not None
-    cursor = driver.cursor()
     try:
-        cursor.execute(plan.sql, args)
-        if cursor.description is None:  # a DML statement without RETURNING
-            return []
-        rows = cursor.fetchall()  # to the end: an SQLite read holds its snapshot till then
-        if plan.record is None:
-            names = [column[0] for column in cursor.description]
-            assert plan.convert_row is None or len(plan.convert_row) == len(names)
-            plan.record = _record_type(names)
+        if plan.prepared is not None:
+            records = libpq.execute(conn, plan.prepared, args, plan.row_maker)
+            if records is not None:
+                return records
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            cursor.execute(plan.sql, args)
+            if cursor.description is None:  # a DML statement without RETURNING
+                return []
+            rows = cursor.fetchall()  # to the end: an SQLite read holds its snapshot till then
+            make = plan.row_maker([column[0] for column in cursor.description])
+        finally:
+            cursor.close()
     except dialect.loaded_dbapi.Error as exc:
         raise _as_sqlalchemy_error(conn, exc, plan.sql, args) from exc
-    finally:
-        cursor.close()
-    make = plan.record._make  # type: ignore[attr-defined]
-    if plan.convert_row is None:
-        return [make(row) for row in rows]
-    by_column = plan.convert_row
-    return [
-        make([v if fn is None else fn(v) for fn, v in zip(by_column, row, strict=True)])
-        for row in rows
-    ]
+    return [make(row) for row in rows]
 
 
 def _as_sqlalchemy_error(conn: Connection, exc: Any, sql: str, args: Any) -> BaseException:
