@@ -161,20 +161,31 @@ def _prepared_here(conn: Any) -> int:
     return 0 if state is None else len(state.names)
 
 
-def test_libpq_statements_join_the_transaction_psycopg_began(db: Database) -> None:
+def test_libpq_statements_open_and_share_the_transaction(db: Database) -> None:
     if db.is_sqlite:
         pytest.skip("libpq is PostgreSQL's")
     with pytest.raises(RuntimeError), db.transaction(write=True) as conn:
-        # The first statement opens the transaction, through psycopg; the next ones
-        # are prepared statements in it, and roll back with it.
-        assert fetch(conn, _ADD_SLOT, {"bucket": "a", "second": 1, "hits": 1}) == []
+        # The first statement sends BEGIN itself; all of them roll back together.
         before = _prepared_here(conn)
+        assert fetch(conn, _ADD_SLOT, {"bucket": "a", "second": 1, "hits": 1}) == []
+        assert _prepared_here(conn) == before + 1
         assert fetch(conn, _ADD_SLOT, {"bucket": "b", "second": 1, "hits": 1}) == []
         assert fetch(conn, _BUMP_SLOT, {"b": "b"})[0].hits == 2
-        assert _prepared_here(conn) > before
         raise RuntimeError("roll back")
     with db.connect() as conn:
         assert fetch(conn, text("SELECT count(*) AS n FROM rate_limit_slots"), {})[0].n == 0
+
+
+def test_a_transaction_with_options_is_opened_by_psycopg(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("libpq is PostgreSQL's")
+    level = text("SELECT current_setting('transaction_isolation') AS level")
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="SERIALIZABLE")
+        with conn.begin():
+            assert fetch(conn, level, {})[0].level == "serializable"
+        with conn.execution_options(isolation_level="READ COMMITTED").begin():
+            assert fetch(conn, level, {})[0].level == "read committed"
 
 
 def test_libpq_errors_are_sqlalchemys_and_leave_the_connection_usable(db: Database) -> None:
@@ -216,12 +227,11 @@ def test_libpq_statements_outlive_a_rollback(db: Database) -> None:
     with db.engine.connect() as conn:
         for attempt in range(3):
             transaction = conn.begin()
-            fetch(conn, text("SELECT 1 AS one"), {})  # psycopg begins the transaction
-            for _ in range(6):  # often enough for psycopg to prepare it, were it to
+            for _ in range(6):  # often enough for psycopg to prepare it, were that on
                 conn.execute(text("SELECT 2"))
             fetch(conn, _ADD_SLOT, {"bucket": "b", "second": attempt, "hits": 1})
-            assert _prepared_here(conn) == 1
             transaction.rollback()
+        assert _prepared_here(conn) == 1  # prepared once, run by every attempt
         with conn.begin():
             fetch(conn, text("SELECT 1 AS one"), {})
             fetch(conn, _ADD_SLOT, {"bucket": "b", "second": 9, "hits": 1})

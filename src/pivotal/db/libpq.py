@@ -8,9 +8,10 @@ prepare once per connection, then execute (a blocking call that releases the GIL
 load the rows with psycopg's own adapters, so values come back as a cursor gives them.
 
 What keeps psycopg's view of the connection true:
-- A statement that would open a transaction is left to psycopg (``execute`` answers
-  None): psycopg owns BEGIN and its isolation level. The transaction's later statements
-  come here; transaction state lives in libpq, where psycopg reads it back.
+- A statement that opens a transaction sends the plain BEGIN psycopg would send first;
+  on a connection with transaction options (isolation level, read-only, deferrable) it
+  is left to psycopg (``execute`` answers None). Transaction state lives in libpq,
+  where psycopg reads it back for COMMIT and ROLLBACK.
 - The connection's prepared statements are ours alone. psycopg's automatic preparing is
   off (``CONNECT_ARGS``) because after a ROLLBACK it deallocates every prepared
   statement of the session, ours included; on a connection where it is on, psycopg runs
@@ -98,8 +99,9 @@ def execute(
     status = pgconn.transaction_status
     if pgconn.status != pq.ConnStatus.OK or status == pq.TransactionStatus.ACTIVE:
         return None
-    if status == pq.TransactionStatus.IDLE and not driver.autocommit:
-        return None  # psycopg begins the transaction
+    begin = status == pq.TransactionStatus.IDLE and not driver.autocommit
+    if begin and not _plain_begin(driver):
+        return None  # psycopg begins the transaction, with its options
     info = conn.connection.info
     state: _ConnectionState | None = info.get(_INFO_KEY)
     if state is None or state.driver is not driver:  # SQLAlchemy clears info on reconnect
@@ -111,6 +113,8 @@ def execute(
     types = transformer.types or ()
     key = (statement.sql, types)
     with driver.lock:
+        if begin:  # the BEGIN psycopg would send (see _plain_begin)
+            _check(pgconn, pgconn.exec_(b"BEGIN"))
         name = state.names.get(key)
         if name is None:
             if len(state.names) >= _MAX_PREPARED:
@@ -129,6 +133,12 @@ def execute(
         return rows
     finally:
         transformer.set_pgresult(None)
+
+
+def _plain_begin(driver: psycopg.Connection[Any]) -> bool:
+    """Whether psycopg would open a transaction with a plain BEGIN: no isolation level,
+    read-only or deferrable option set on the connection."""
+    return driver.isolation_level is None and driver.read_only is None and driver.deferrable is None
 
 
 def _column_name(result: pq.abc.PGresult, index: int) -> str:
