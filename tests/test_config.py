@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import threading
 import time
 
@@ -34,6 +35,16 @@ def test_the_app_bounds_its_thread_pool(database_url: str) -> None:
         tokens = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
     app.state.services.db.dispose()
     assert tokens == 3
+
+
+def test_the_serving_process_freezes_its_startup_objects(database_url: str) -> None:
+    app = create_app(Settings(database_url=database_url, secret_key=SECRET))
+    with TestClient(app) as client:
+        assert client.get("/api/v1/health").status_code == 200
+    app.state.services.db.dispose()
+    # Once per process (an earlier app in this test run may have done it already).
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == (20_000, 20, 20)
 
 
 def test_database_work_runs_inline_on_sqlite_and_on_bounded_threads_on_postgres(

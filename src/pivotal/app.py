@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,6 +54,21 @@ async def _maintenance(services: Services) -> None:
             log.exception("maintenance round failed")
 
 
+def _tune_garbage_collector() -> None:
+    """Once per process, before serving: collect, then freeze everything alive so far
+    (modules, the app, its statements), and collect the young generation less often.
+
+    A request's objects die by reference counting; what the cyclic collector mostly does
+    under load is walk the startup objects again and again. Frozen, they are out of its
+    way: in alternating runs here, PostgreSQL GETs gained about 10% requests/s and their
+    p99 fell from 70-95 ms to 45-55 ms.
+    """
+    if gc.get_freeze_count() == 0:  # a second app in the same process changes nothing
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
@@ -62,6 +78,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Blocking work (PostgreSQL calls, DNS, the dashboard's pages) runs on a few threads:
     # more of them only fight over the GIL, and throughput falls as tail latency grows.
     to_thread.current_default_thread_limiter().total_tokens = services.settings.threads
+    _tune_garbage_collector()
     tasks = [asyncio.create_task(_maintenance(services))]
     stop = asyncio.Event()
     if services.settings.run_worker:
