@@ -238,3 +238,35 @@ def test_libpq_statements_outlive_a_rollback(db: Database) -> None:
     with db.connect() as conn:
         rows = fetch(conn, text("SELECT second FROM rate_limit_slots"), {})
     assert [row.second for row in rows] == [9]
+
+
+def test_a_statement_the_server_lost_is_prepared_again(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("libpq is PostgreSQL's")
+    one = text("SELECT 1 AS one")
+    with db.connect() as conn:  # autocommit: prepared again at once
+        assert fetch(conn, one, {})[0].one == 1
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        assert fetch(conn, one, {})[0].one == 1
+    with db.engine.connect() as conn:  # in a transaction: that one fails, the next works
+        with conn.begin():
+            assert fetch(conn, one, {})[0].one == 1
+            conn.exec_driver_sql("DEALLOCATE ALL")
+        with pytest.raises(DBAPIError), conn.begin():
+            fetch(conn, one, {})
+        with conn.begin():
+            assert fetch(conn, one, {})[0].one == 1
+
+
+def test_a_statement_a_migration_broke_is_prepared_again(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("libpq is PostgreSQL's")
+    read = text("SELECT n FROM scratch")
+    with db.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE scratch (n INTEGER)")
+        conn.exec_driver_sql("INSERT INTO scratch VALUES (7)")
+        assert fetch(conn, read, {})[0].n == 7
+        # The prepared plan's result type no longer fits ("cached plan must not change
+        # result type"): prepared again, the statement reads the new column.
+        conn.exec_driver_sql("ALTER TABLE scratch ALTER COLUMN n TYPE TEXT")
+        assert fetch(conn, read, {})[0].n == "7"

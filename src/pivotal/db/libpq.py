@@ -16,15 +16,17 @@ What keeps psycopg's view of the connection true:
   off (``CONNECT_ARGS``) because after a ROLLBACK it deallocates every prepared
   statement of the session, ours included; on a connection where it is on, psycopg runs
   everything.
-- Ours are named ``pivotal_<n>``, prepared once per connection and parameter types, and
-  remembered in the pool's per-connection ``info`` (which SQLAlchemy empties for a new
-  connection; we check that it is the same one all the same).
+- Ours are named from a hash of the SQL and parameter types, prepared once per
+  connection and types, and remembered in the pool's per-connection ``info`` (which
+  SQLAlchemy empties for a new connection; we check that it is the same one all the
+  same). One the server lost, or whose plan a migration broke, is prepared again.
 - Errors are psycopg's exception classes, built from the result as psycopg builds them;
   a connection that dropped mid-statement is psycopg's OperationalError.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +55,7 @@ class Prepared:
 
 def prepare(pyformat_sql: str) -> Prepared | None:
     """``pyformat_sql`` (psycopg's ``%(name)s`` form) with ``$n`` placeholders; None if
-    it has a ``%`` that is neither a placeholder nor ``%%``."""
+    it has a ``%`` that is neither a placeholder nor ``%%``, or is not ASCII."""
     names: list[str] = []
     positions: dict[str, int] = {}
     stray = False
@@ -70,7 +72,16 @@ def prepare(pyformat_sql: str) -> Prepared | None:
         return f"${positions[name]}"
 
     sql = _PLACEHOLDER.sub(number, pyformat_sql)
-    return None if stray else Prepared(sql.encode(), tuple(names))
+    # ASCII reads the same in every client encoding; psycopg encodes anything else.
+    return None if stray or not sql.isascii() else Prepared(sql.encode(), tuple(names))
+
+
+_Key = tuple[bytes, tuple[int, ...]]  # the SQL and its parameters' type OIDs
+
+# The server no longer has the statement (26000: DEALLOCATE or DISCARD ALL), or its
+# plan no longer fits the tables (0A000: "cached plan must not change result type",
+# after a migration): prepared afresh, it works again.
+_STALE = (errors.InvalidSqlStatementName, errors.FeatureNotSupported)
 
 
 @dataclass
@@ -79,7 +90,18 @@ class _ConnectionState:
 
     driver: psycopg.Connection[Any]
     transformer: abc.Transformer
-    names: dict[tuple[bytes, tuple[int, ...]], bytes] = field(default_factory=dict)
+    encoding: str  # of column names; the app never changes client_encoding
+    names: dict[_Key, bytes] = field(default_factory=dict)
+    generation: int = 0  # of names: a statement prepared again gets a name of its own
+
+    def name_for(self, key: _Key) -> bytes:
+        # From the statement itself: one name means one statement, on every connection.
+        digest = hashlib.blake2b(key[0] + repr(key[1]).encode(), digest_size=8).hexdigest()
+        return f"pivotal_{self.generation}_{digest}".encode()
+
+    def forget(self) -> None:
+        self.names.clear()
+        self.generation += 1
 
 
 def execute(
@@ -97,7 +119,11 @@ def execute(
     if driver.prepare_threshold is not None:
         return None
     status = pgconn.transaction_status
-    if pgconn.status != pq.ConnStatus.OK or status == pq.TransactionStatus.ACTIVE:
+    if (
+        pgconn.status != pq.ConnStatus.OK
+        or status == pq.TransactionStatus.ACTIVE
+        or pgconn.pipeline_status  # psycopg's pipeline mode: its business
+    ):
         return None
     begin = status == pq.TransactionStatus.IDLE and not driver.autocommit
     if begin and not _plain_begin(driver):
@@ -105,7 +131,8 @@ def execute(
     info = conn.connection.info
     state: _ConnectionState | None = info.get(_INFO_KEY)
     if state is None or state.driver is not driver:  # SQLAlchemy clears info on reconnect
-        state = info[_INFO_KEY] = _ConnectionState(driver, Transformer(driver))
+        state = _ConnectionState(driver, Transformer(driver), driver.info.encoding)
+        info[_INFO_KEY] = state
     transformer = state.transformer
     params = transformer.dump_sequence(
         [values[name] for name in statement.names], [PyFormat.TEXT] * len(statement.names)
@@ -114,19 +141,29 @@ def execute(
     key = (statement.sql, types)
     with driver.lock:
         if begin:  # the BEGIN psycopg would send (see _plain_begin)
-            _check(pgconn, pgconn.exec_(b"BEGIN"))
-        name = state.names.get(key)
-        if name is None:
-            if len(state.names) >= _MAX_PREPARED:
-                return None
-            name = f"pivotal_{len(state.names)}".encode()
-            _check(pgconn, pgconn.prepare(name, statement.sql, types))
-            state.names[key] = name
-        # None is NULL: psycopg passes it so too, whatever its stubs say.
-        result = _check(pgconn, pgconn.exec_prepared(name, params))  # type: ignore[arg-type]
+            _run(pgconn, pgconn.exec_, b"BEGIN")
+        for retry in (True, False):
+            name = state.names.get(key)
+            try:
+                if name is None:
+                    if len(state.names) >= _MAX_PREPARED:
+                        return None
+                    name = state.name_for(key)
+                    _run(pgconn, pgconn.prepare, name, statement.sql, types)
+                    state.names[key] = name
+                # None is NULL: psycopg passes it so too, whatever its stubs say.
+                result = _run(pgconn, pgconn.exec_prepared, name, params)
+                break
+            except _STALE:
+                state.forget()
+                # At once in autocommit; in a transaction, which the error aborted,
+                # from the next statement on.
+                if not (retry and driver.autocommit):
+                    raise
     if result.status == pq.ExecStatus.COMMAND_OK:
         return []
-    make_row = row_maker([_column_name(result, i) for i in range(result.nfields)])
+    names = [_column_name(result, i, state.encoding) for i in range(result.nfields)]
+    make_row = row_maker(names)
     transformer.set_pgresult(result)
     try:
         rows: list[Any] = transformer.load_rows(0, result.ntuples, make_row)
@@ -141,14 +178,18 @@ def _plain_begin(driver: psycopg.Connection[Any]) -> bool:
     return driver.isolation_level is None and driver.read_only is None and driver.deferrable is None
 
 
-def _column_name(result: pq.abc.PGresult, index: int) -> str:
+def _column_name(result: pq.abc.PGresult, index: int, encoding: str) -> str:
     name = result.fname(index)
     assert name is not None  # index < nfields
-    return name.decode()
+    return name.decode(encoding)
 
 
-def _check(pgconn: pq.abc.PGconn, result: pq.abc.PGresult) -> pq.abc.PGresult:
-    """``result`` if it succeeded, else raise psycopg's error for it."""
+def _run(pgconn: pq.abc.PGconn, call: Callable[..., pq.abc.PGresult], *args: Any) -> Any:
+    """``call``'s result if it succeeded, else raise psycopg's error for it."""
+    try:
+        result = call(*args)
+    except MemoryError as exc:  # psycopg's C wrapper, when libpq gives no result at all
+        raise psycopg.OperationalError(pgconn.get_error_message()) from exc
     if result.status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
         return result
     if pgconn.status != pq.ConnStatus.OK:  # the server went away: as psycopg says it
