@@ -51,6 +51,7 @@ class Prepared:
 
     sql: bytes
     names: tuple[str, ...]
+    formats: tuple[PyFormat, ...]  # every parameter goes as text; built once, not per run
 
 
 def prepare(pyformat_sql: str) -> Prepared | None:
@@ -73,7 +74,11 @@ def prepare(pyformat_sql: str) -> Prepared | None:
 
     sql = _PLACEHOLDER.sub(number, pyformat_sql)
     # ASCII reads the same in every client encoding; psycopg encodes anything else.
-    return None if stray or not sql.isascii() else Prepared(sql.encode(), tuple(names))
+    return (
+        None
+        if stray or not sql.isascii()
+        else Prepared(sql.encode(), tuple(names), (PyFormat.TEXT,) * len(names))
+    )
 
 
 _Key = tuple[bytes, tuple[int, ...]]  # the SQL and its parameters' type OIDs
@@ -135,7 +140,7 @@ def execute(
         info[_INFO_KEY] = state
     transformer = state.transformer
     params = transformer.dump_sequence(
-        [values[name] for name in statement.names], [PyFormat.TEXT] * len(statement.names)
+        [values[name] for name in statement.names], statement.formats
     )
     types = transformer.types or ()
     key = (statement.sql, types)
