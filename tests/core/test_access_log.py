@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 
 import orjson
+import pytest
+
+from pivotal.customers import service as customers_service
 
 
 def test_one_json_line_per_request_without_secrets(api, keys, caplog):
@@ -35,3 +38,33 @@ def test_errors_and_unknown_routes_are_logged_too(client, caplog):
     entries = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "pivotal.access"]
     assert [e["status"] for e in entries] == [404, 401]
     assert all(e["key_prefix"] is None for e in entries)
+
+
+def _boom(*_args: object) -> None:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("target", ["/api/v1/customers/1", "/api/v1/customers/1?x=1"])
+def test_an_unexpected_error_is_a_500_envelope_logged_once(api, caplog, monkeypatch, target):
+    """Whether the fast lane or FastAPI served the request (the query sends it the long
+    way), an error nobody expected answers the envelope with the key's rate-limit headers
+    and the request id, logs its traceback once and writes one access line."""
+    monkeypatch.setattr(customers_service, "find", _boom)
+    caplog.set_level(logging.INFO)
+    response = api.get(target, headers={"X-Request-Id": "req-boom"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-boom"
+    assert int(response.headers["x-ratelimit-remaining"]) == 59
+    assert response.json() == {
+        "error": {
+            "type": "internal_error",
+            "code": "internal_error",
+            "message": "An internal error occurred.",
+            "request_id": "req-boom",
+        }
+    }
+    errors = [r for r in caplog.records if r.name == "pivotal.error"]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert "boom" in str(errors[0].exc_info[1])
+    access = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "pivotal.access"]
+    assert [(e["status"], e["request_id"]) for e in access] == [(500, "req-boom")]

@@ -15,10 +15,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Connection, text
 
 from pivotal.core import auth, clock
+from pivotal.core.errors import ApiError
 from pivotal.core.ratelimit import (
     WINDOW_SECONDS,
     DatabaseStore,
@@ -27,6 +29,8 @@ from pivotal.core.ratelimit import (
     postgres_lock_id,
 )
 from pivotal.db.engine import Database, fetch
+
+T = TypeVar("T")
 
 # auth's key lookup plus the limiter's decision as [allowed, used, oldest].
 # The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
@@ -74,8 +78,19 @@ class Admission:
         return auth.hash_key(self._pepper(), auth.bearer_token(header))
 
     def admit_on(self, conn: Connection, digest: str) -> Admitted:
-        """``admit`` on a connection from ``Database.connect()``, which the caller may go
-        on using for its read."""
+        """``admit`` on a connection from ``Database.connect()``."""
+        return self.admit_then(conn, digest, _decision)
+
+    def admit_then(self, conn: Connection, digest: str, then: Callable[[Admitted], T]) -> T:
+        """Admit on ``conn`` (a ``Database.connect()`` connection), then call ``then`` with
+        the decision, for work that shares the connection (the fast lane's reads).
+
+        On SQLite ``then`` runs inside the hit's write transaction (or, with the limiter
+        elsewhere, a read transaction of the driver's), so its reads need no transaction
+        of their own, and its statements must go through the driver (``fetch``). An
+        ApiError it raises (a 403, a 404, the 429 of ``RateLimiter.settle``) is raised
+        once the hit has committed: refused requests count too.
+        """
         now = time.time()
         second = math.floor(now)
         now_us = clock.now_us()
@@ -94,18 +109,31 @@ class Admission:
                 window = self.limiter.store.hit(key.id, key.rate_limit, second)
             if auth.needs_touch(key, now_us):
                 auth.touch(conn, key.id, now_us)  # autocommit: a statement of its own
-            return Admitted(key, window, now)
+            return then(Admitted(key, window, now))
         # SQLite: the lookup reads on its own, so a made-up key never waits for (or
         # holds) the one writer; only a known key's hit takes the write transaction.
         key = auth.lookup(conn, digest)
+        refused: ApiError | None = None
         if self._in_database:
             with self.db.sqlite_driver_write(conn) as driver:
                 window = DatabaseStore.hit_sqlite(driver, key.id, key.rate_limit, second)
                 if auth.needs_touch(key, now_us):
                     auth.touch(conn, key.id, now_us)
+                try:
+                    result = then(Admitted(key, window, now))
+                except ApiError as error:
+                    refused = error
         else:
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
             if auth.needs_touch(key, now_us):
                 with self.db.sqlite_driver_write(conn):
                     auth.touch(conn, key.id, now_us)
-        return Admitted(key, window, now)
+            with self.db.sqlite_driver_read(conn):
+                result = then(Admitted(key, window, now))
+        if refused is not None:
+            raise refused
+        return result
+
+
+def _decision(admitted: Admitted) -> Admitted:
+    return admitted

@@ -1,16 +1,18 @@
 """The fast lane: the hottest reads answered without FastAPI's per-request machinery.
 
 Integrations poll single customers and page through the customer list all day; for those
-GETs, routing over every route, solving dependencies and the exception middleware cost
-more than the work itself. A GET the lane fully understands (one of its paths, with a
-query made only of the parameters it checks) is answered here with the same parts the
-FastAPI route uses: admission, the scope check, the service's read and the one error
-renderer. The read runs on admission's connection, right after admission commits: one
-connection from the pool and, on PostgreSQL, one trip to a worker thread per request.
+GETs, FastAPI's middleware, routing over every route and solving dependencies cost more
+than the work itself. A GET the lane fully understands (one of its paths, with a query
+made only of the parameters it checks) is answered here with the same parts the FastAPI
+route uses: admission, the scope check, the service's read and the one error renderer.
+The read shares admission's connection: on SQLite it runs inside the rate-limit hit's
+transaction, on PostgreSQL right after admission's statement. One connection from the
+pool and, on PostgreSQL, one trip to a worker thread per request.
 
 Anything else goes to FastAPI untouched, before any work, so a request is admitted
-once and every validation message keeps one owner. The lane sits inside
-RequestContextMiddleware: request ids and access-log lines are the same either way.
+once and every validation message keeps one owner. The lane sits right inside
+RequestContextMiddleware, in front of FastAPI's own middleware (app.PivotalApp):
+request ids and access-log lines are the same either way.
 """
 
 from __future__ import annotations
@@ -23,18 +25,20 @@ from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy.exc import OperationalError
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pivotal.core import clock
+from pivotal.core.admission import Admitted
 from pivotal.core.auth import ApiKey, require_scope
 from pivotal.core.context import Actor, Services, Tx
-from pivotal.core.errors import ApiError
+from pivotal.core.errors import ApiError, InternalError
 from pivotal.core.handlers import database_unavailable, error_response
 from pivotal.core.pagination import DEFAULT_PAGE_LIMIT, PageParams, parse_cursor
 from pivotal.core.ratelimit import Quota, RateLimiter
 from pivotal.core.responses import JSON_MEDIA_TYPE
+
+_JSON_CONTENT_TYPE = JSON_MEDIA_TYPE.encode()
 
 # Exactly the limits FastAPI accepts for `limit` (1-100) written the plain way; any
 # other spelling goes the long way, where validation owns the wording.
@@ -65,11 +69,25 @@ class Lane:
     paged: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Answer:
-    key: ApiKey | None
-    quota: Quota | None
-    body: bytes | ApiError
+    """What a lane request came to, filled in as it goes (a refusal keeps the quota)."""
+
+    key: ApiKey | None = None
+    quota: Quota | None = None
+    body: bytes | ApiError | Exception = b""  # the JSON, an error to answer, a bug to raise
+
+    def read(self, conn: Any, lane: Lane, ref: str, page: _PageQuery, admitted: Admitted) -> None:
+        """Settle the quota (429), check the scope (403), then run the lane's read."""
+        key = self.key = admitted.key
+        self.quota = RateLimiter.settle(admitted.window, key.rate_limit, admitted.at)
+        if lane.scope is not None:
+            require_scope(key, lane.scope)
+        request = LaneRequest(key, ref, _page_params(page))
+        actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
+        self.body = orjson.dumps(
+            lane.read(Tx(conn, key.workspace_id, actor, clock.now_us()), request)
+        )
 
 
 class FastLane:
@@ -134,35 +152,52 @@ class FastLane:
         state = scope.setdefault("state", {})
         if answer.key is not None:
             state["api_key"] = answer.key  # the access log's key prefix
-        if isinstance(answer.body, ApiError):
-            response = error_response(answer.body, state.get("request_id"), answer.quota)
-        else:
+        body = answer.body
+        if isinstance(body, bytes):
             assert answer.quota is not None
-            headers = answer.quota.headers()
-            response = Response(answer.body, 200, headers, media_type=JSON_MEDIA_TYPE)
-        await response(scope, receive, send)
+            # Straight to the server: the headers Starlette's Response would have made.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        *answer.quota.raw_headers(),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"content-type", _JSON_CONTENT_TYPE),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        request_id = state.get("request_id")
+        if isinstance(body, ApiError):
+            await error_response(body, request_id, answer.quota)(scope, receive, send)
+            return
+        # What FastAPI's last-resort handler does: the envelope (with the key's quota),
+        # then the error goes on up to be logged.
+        internal = InternalError("internal_error", "An internal error occurred.")
+        await error_response(internal, request_id, answer.quota)(scope, receive, send)
+        raise body
 
     def _answer(self, lane: Lane, header: str | None, ref: str, page: _PageQuery) -> _Answer:
         """Admission, then the read on the same connection (blocking: see run_admission)."""
         admission = self.services.admission
-        key = quota = None
+        answer = _Answer()
         try:
             digest = admission.digest(header)
             with self.services.db.connect() as conn:
-                admitted = admission.admit_on(conn, digest)  # committed: 403s and 404s count
-                key = admitted.key
-                quota = RateLimiter.settle(admitted.window, key.rate_limit, admitted.at)
-                if lane.scope is not None:
-                    require_scope(key, lane.scope)
-                request = LaneRequest(key, ref, _page_params(page))
-                actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
-                with self.services.db.read_on(conn):
-                    result = lane.read(Tx(conn, key.workspace_id, actor, clock.now_us()), request)
-            return _Answer(key, quota, orjson.dumps(result))
+                # The read shares admission's connection (and, on SQLite, the hit's
+                # transaction); its 403s and 404s still count against the limit.
+                admission.admit_then(
+                    conn, digest, lambda admitted: answer.read(conn, lane, ref, page, admitted)
+                )
         except ApiError as error:
-            return _Answer(key, quota, error)
+            answer.body = error
         except OperationalError as exc:
-            return _Answer(key, quota, database_unavailable(exc))
+            answer.body = database_unavailable(exc)
+        except Exception as exc:  # a bug: answered as a 500 that still carries the quota
+            answer.body = exc
+        return answer
 
 
 def _page_query(query: bytes) -> _PageQuery | None:

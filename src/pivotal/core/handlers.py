@@ -80,3 +80,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:
         return render_error(request, database_unavailable(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette answers with this, then re-raises for RequestContextMiddleware to log.
+        return render_error(request, InternalError("internal_error", "An internal error occurred."))

@@ -130,9 +130,9 @@ class Database:
         """A connection outside any transaction, for a request's work done in steps.
 
         On PostgreSQL it is in autocommit. On SQLite, SQLAlchemy statements belong inside
-        ``sqlite_transaction`` or ``read_on``, and so does a ``fetch`` that falls back to
-        SQLAlchemy; the driver's own statements (``sqlite_driver``, a ``fetch`` on the
-        driver path) commit by themselves, or inside ``sqlite_driver_write``.
+        ``sqlite_transaction``, and so does a ``fetch`` that falls back to SQLAlchemy; the
+        driver's own statements (``sqlite_driver``, a ``fetch`` on the driver path)
+        commit by themselves, or inside ``sqlite_driver_write`` or ``sqlite_driver_read``.
         """
         if self.is_sqlite:
             with self.engine.connect() as connection:
@@ -161,32 +161,38 @@ class Database:
         transaction bookkeeping cost about as much as the hit itself. SQLAlchemy's own
         statements must not run inside (they would begin a second transaction).
         """
-        driver = sqlite_driver(connection)
-        with self._sqlite_writer:
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                try:
-                    yield driver
-                    driver.execute("COMMIT")
-                except BaseException:
-                    if driver.in_transaction:
-                        # SQLite may have rolled back by itself (a full disk, say); the
-                        # error that got us here is the one to report.
-                        with suppress(sqlite3.Error):
-                            driver.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise _as_sqlalchemy_error(connection, exc, "an SQLite write", None) from exc
+        with (
+            self._sqlite_writer,
+            self._sqlite_driver_transaction(connection, "BEGIN IMMEDIATE") as driver,
+        ):
+            yield driver
 
     @contextmanager
-    def read_on(self, connection: Connection) -> Iterator[None]:
-        """A read on a ``connect()`` connection, run as ``transaction(write=False)`` runs
-        one: in a transaction on SQLite, in autocommit on PostgreSQL."""
-        if self.is_sqlite:
-            with self.sqlite_transaction(connection, write=False):
-                yield
-        else:
-            yield
+    def sqlite_driver_read(self, connection: Connection) -> Iterator[sqlite3.Connection]:
+        """``sqlite_driver_write`` for reads: a plain BEGIN, no writer lock."""
+        with self._sqlite_driver_transaction(connection, "BEGIN") as driver:
+            yield driver
+
+    @staticmethod
+    @contextmanager
+    def _sqlite_driver_transaction(
+        connection: Connection, begin: str
+    ) -> Iterator[sqlite3.Connection]:
+        driver = sqlite_driver(connection)
+        try:
+            driver.execute(begin)
+            try:
+                yield driver
+                driver.execute("COMMIT")
+            except BaseException:
+                if driver.in_transaction:
+                    # SQLite may have rolled back by itself (a full disk, say); the
+                    # error that got us here is the one to report.
+                    with suppress(sqlite3.Error):
+                        driver.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _as_sqlalchemy_error(connection, exc, "an SQLite transaction", None) from exc
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking database work from async code: inline on SQLite, on a worker
