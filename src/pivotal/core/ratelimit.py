@@ -242,7 +242,9 @@ class Leases:
     MOST = 64
     SHARE = 1024
 
-    def __init__(self) -> None:
+    def __init__(self, most: int = MOST, share: int = SHARE) -> None:
+        self.most = most
+        self.share = share
         self._leases: dict[str, _Lease] = {}
         self._lock = threading.Lock()
 
@@ -268,7 +270,7 @@ class Leases:
                     back = (lease.second, lease.unspent)
                 lease.unspent = 0
             room = lease.limit - (lease.used - lease.unspent)
-            return max(1, min(self.MOST, room // self.SHARE)), back
+            return max(1, min(self.most, room // self.share)), back
 
     def keep(self, digest: str, limit: int, second: int, grant: Grant) -> None:
         """Record a committed decision, whose first hit (if any) the asking request spent;
