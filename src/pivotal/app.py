@@ -22,7 +22,7 @@ from pivotal.config import Settings
 from pivotal.contacts.router import router as contacts_router
 from pivotal.core import handlers
 from pivotal.core.context import Services
-from pivotal.core.fastlane import FastLane, Lane
+from pivotal.core.fastlane import FastLane, Lane, PointRead
 from pivotal.core.middleware import RequestContextMiddleware
 from pivotal.core.routing import API_PREFIX
 from pivotal.customers import service as customers_service
@@ -101,6 +101,7 @@ FAST_LANES = (
         "/api/v1/customers/{id}",
         "read:customers",
         lambda tx, request: customers_service.get(tx, request.ref),
+        point=PointRead(customers_service.LOOKUP, customers_service.render),
     ),
     Lane(
         "/api/v1/customers",

@@ -8,7 +8,7 @@ import logging
 import orjson
 import pytest
 
-from pivotal.customers import service as customers_service
+from pivotal.core import clock
 
 
 def test_one_json_line_per_request_without_secrets(api, keys, caplog):
@@ -49,12 +49,14 @@ def test_an_unexpected_error_is_a_500_envelope_logged_once(api, caplog, monkeypa
     """Whether the fast lane or FastAPI served the request (the query sends it the long
     way), an error nobody expected answers the envelope with the key's rate-limit headers
     and the request id, logs its traceback once and writes one access line."""
-    monkeypatch.setattr(customers_service, "find", _boom)
+    assert api.post("/api/v1/customers", json={"name": "Acme"}).json()["display_id"] == 1
+    # Rendering the customer fails: after admission, on both paths and both engines.
+    monkeypatch.setattr(clock, "iso", _boom)
     caplog.set_level(logging.INFO)
     response = api.get(target, headers={"X-Request-Id": "req-boom"})
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "req-boom"
-    assert int(response.headers["x-ratelimit-remaining"]) == 59
+    assert int(response.headers["x-ratelimit-remaining"]) == 58  # after the POST
     assert response.json() == {
         "error": {
             "type": "internal_error",

@@ -140,12 +140,19 @@ def test_keys_near_their_limit_decide_every_request(remaining_room):
 
 
 def test_the_fast_lane_spends_leases_too(client, make_key: MakeKey):
+    """Lists, and single customers (on PostgreSQL found by admission's own statement,
+    with a lease: the lookup alone joined to the customer)."""
     key = make_key(rate_limit=1_000_000)
-    lefts = [
-        int(client.get("/api/v1/customers", headers=auth(key)).headers["x-ratelimit-remaining"])
-        for _ in range(10)
-    ]
-    assert lefts == list(range(999_999, 999_989, -1))
+    made = client.post("/api/v1/customers", json={"name": "Acme"}, headers=auth(key)).json()
+    targets = ["/api/v1/customers", f"/api/v1/customers/{made['id']}", "/api/v1/customers/1"]
+    answers = [client.get(targets[i % 3], headers=auth(key)) for i in range(12)]
+    lefts = [int(a.headers["x-ratelimit-remaining"]) for a in answers]
+    assert lefts == list(range(999_998, 999_986, -1))
+    assert all(a.status_code == 200 for a in answers)
+    assert [a.json() for a in answers[1::3]] == [made] * 4
+    missing = client.get("/api/v1/customers/2", headers=auth(key))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "customer_not_found"
+    assert int(missing.headers["x-ratelimit-remaining"]) == 999_986
 
 
 def test_a_revoked_key_holding_a_lease_is_refused_at_once(app, client, db, make_key: MakeKey):

@@ -42,7 +42,7 @@ def workspace_id(api: TestClient) -> str:
 
 def test_driver_rows_read_like_sqlalchemy_rows(db: Database, workspace_id: str) -> None:
     by_display_id = _lookup_statement(
-        customers._ALL_CUSTOMERS, tables.customers, "display_id", False, False
+        customers.LOOKUP.visible, tables.customers, "display_id", False, False
     )
     rows = same_rows(db, by_display_id, {"workspace_id": workspace_id, "ref": 2})
     assert [row.name for row in rows] == ["Globex"]

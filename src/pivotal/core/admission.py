@@ -17,12 +17,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, text
+from sqlalchemy import BigInteger, Connection, Select, and_, column, or_, select, text
+from sqlalchemy.dialects import postgresql
 
 from pivotal.core import auth, clock
 from pivotal.core.errors import ApiError
+from pivotal.core.lookup import PointLookup, by_ref
 from pivotal.core.ratelimit import (
     WINDOW_SECONDS,
     DatabaseStore,
@@ -53,6 +56,35 @@ _ADMIT_POSTGRES = text(
     WHERE k.key_hash = :key_hash
     """
 )
+# The same columns with no decision: for a request whose hit comes from a lease.
+_LOOKUP_POSTGRES = text(
+    f"SELECT {auth.KEY_COLUMNS}, NULL::bigint[] AS decision"
+    f" FROM {auth.KEY_TABLES} WHERE k.key_hash = :key_hash"
+)
+_ADMISSION_COLUMNS = (
+    *(column(name) for name in auth.KEY_COLUMN_NAMES),
+    column("decision", postgresql.ARRAY(BigInteger)),
+)
+
+
+@lru_cache(maxsize=32)
+def _admit_and_find(point: PointLookup, ref_column: str, decide: bool) -> Select[Any]:
+    """Admission's statement (``decide``: with the limiter's decision) joined to the row
+    ``point`` finds by ``ref_column`` in the key's workspace, read only for an active
+    key the limiter admitted. The admission part is MATERIALIZED: evaluated once,
+    whatever the planner does with the join (its function call counts a hit)."""
+    admission = (
+        (_ADMIT_POSTGRES if decide else _LOOKUP_POSTGRES)
+        .columns(*_ADMISSION_COLUMNS)
+        .cte("a")
+        .prefix_with("MATERIALIZED")
+    )
+    found = by_ref(point.visible, point.table, ref_column, admission.c.workspace_id).lateral("r")
+    admitted = and_(
+        admission.c.revoked_at.is_(None),
+        or_(admission.c.decision.is_(None), admission.c.decision[1] > 0),
+    )
+    return select(admission, found).select_from(admission.outerjoin(found, admitted))
 
 
 @dataclass(frozen=True)
@@ -102,7 +134,7 @@ class Admission:
         now_us = clock.now_us()
         if not self.db.is_sqlite:
             if self._in_database:
-                key, window = self._decide_postgres(conn, digest, second)
+                key, window, _ = self._decide_postgres(conn, digest, second)
             else:
                 key = auth.lookup(conn, digest)
                 window = self.limiter.store.hit(key.id, key.rate_limit, second)
@@ -141,24 +173,64 @@ class Admission:
         with self.db.sqlite_driver_read(conn):
             return then(Admitted(key, window, now))
 
+    @property
+    def finds_with_admission(self) -> bool:
+        """Whether ``admit_and_find`` folds a read into admission's statement: on
+        PostgreSQL with the limiter in the database."""
+        return not self.db.is_sqlite and self._in_database
+
+    def admit_and_find(
+        self, conn: Connection, digest: str, point: PointLookup, ref_column: str, ref: Any
+    ) -> tuple[Admitted, dict[str, Any] | None]:
+        """``admit_on``, and the row of ``point`` whose ``ref_column`` is ``ref`` in the
+        key's workspace (by column name; None when there is none), in one statement.
+        Only where ``finds_with_admission``."""
+        now = time.time()
+        now_us = clock.now_us()
+        key, window, found = self._decide_postgres(
+            conn, digest, math.floor(now), (point, ref_column, ref)
+        )
+        if auth.needs_touch(key, now_us):
+            auth.touch(conn, key.id, now_us)
+        return Admitted(key, window, now), found
+
     def _decide_postgres(
-        self, conn: Connection, digest: str, second: int
-    ) -> tuple[auth.ApiKey, Window]:
-        """The key and this request's hit: from this process's lease, with the lookup
-        alone, or from one statement doing both (the lookup and the function)."""
+        self,
+        conn: Connection,
+        digest: str,
+        second: int,
+        find: tuple[PointLookup, str, Any] | None = None,
+    ) -> tuple[auth.ApiKey, Window, dict[str, Any] | None]:
+        """The key, this request's hit and (with ``find``) the row it asks for, in one
+        statement: the lookup alone when this process holds a lease for the key, else
+        the lookup with the limiter's decision."""
         leases = self.limiter.leases
         spent = leases.spend(digest, second)
-        if spent is not None:
-            # Revoked since the lease was taken: a 401, and the lease dies with the key.
-            return auth.lookup(conn, digest), spent
-        want, back = leases.ask(digest, second)
-        params = {"key_hash": digest, "now": second, "window": WINDOW_SECONDS}
-        rows = fetch(conn, _ADMIT_POSTGRES, {**params, **take_parameters(want, back)})
-        key = auth.key_from_row(rows[0] if rows else None, digest)  # 401 unless active
-        granted, used, oldest = rows[0].decision
-        grant = Grant(int(granted), int(used), int(oldest))
-        leases.keep(digest, key.rate_limit, second, grant)  # committed with the statement
-        return key, grant.window()
+        params: dict[str, Any] = {"key_hash": digest}
+        if spent is None:
+            want, back = leases.ask(digest, second)
+            params.update(now=second, window=WINDOW_SECONDS, **take_parameters(want, back))
+        if find is None:
+            statement: Any = _ADMIT_POSTGRES if spent is None else _LOOKUP_POSTGRES
+        else:
+            point, ref_column, params["ref"] = find
+            statement = _admit_and_find(point, ref_column, spent is None)
+        rows = fetch(conn, statement, params)
+        # 401 unless active; a key revoked while this process held a lease for it is
+        # refused all the same, and the lease dies with it.
+        key = auth.key_from_row(rows[0] if rows else None, digest)
+        row = rows[0]
+        if spent is None:
+            granted, used, oldest = row.decision
+            grant = Grant(int(granted), int(used), int(oldest))
+            leases.keep(digest, key.rate_limit, second, grant)  # committed with the statement
+            window = grant.window()
+        else:
+            window = spent
+        found = None
+        if find is not None and (values := row[len(_ADMISSION_COLUMNS) :])[0] is not None:
+            found = dict(zip(find[0].visible.selected_columns.keys(), values, strict=True))
+        return key, window, found
 
 
 def _decision(admitted: Admitted) -> Admitted:

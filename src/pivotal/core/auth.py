@@ -107,6 +107,7 @@ KEY_COLUMNS = (
     " k.revoked_at, w.id AS workspace_id, w.slug AS workspace_slug, w.name AS workspace_name"
 )
 KEY_TABLES = "api_keys AS k JOIN workspaces AS w ON w.id = k.workspace_id"
+KEY_COLUMN_NAMES = tuple(part.split()[-1].removeprefix("k.") for part in KEY_COLUMNS.split(","))
 _KEY_LOOKUP = text(f"SELECT {KEY_COLUMNS} FROM {KEY_TABLES} WHERE k.key_hash = :key_hash")
 
 

@@ -32,8 +32,10 @@ from pivotal.core import clock
 from pivotal.core.admission import Admitted
 from pivotal.core.auth import ApiKey, require_scope
 from pivotal.core.context import Actor, Services, Tx
-from pivotal.core.errors import ApiError, InternalError
+from pivotal.core.errors import ApiError, InternalError, not_found
 from pivotal.core.handlers import database_unavailable, error_response
+from pivotal.core.ids import parse_ref
+from pivotal.core.lookup import PointLookup
 from pivotal.core.pagination import DEFAULT_PAGE_LIMIT, PageParams, parse_cursor
 from pivotal.core.ratelimit import Quota, RateLimiter
 from pivotal.core.responses import JSON_MEDIA_TYPE
@@ -56,17 +58,28 @@ class LaneRequest:
 
 
 @dataclass(frozen=True)
+class PointRead:
+    """A read that is one row found by the path's reference, then rendered: where
+    admission can (Admission.finds_with_admission), its statement finds the row too."""
+
+    lookup: PointLookup
+    render: Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
 class Lane:
     """One endpoint the lane serves: the FastAPI route's path, its scope and its read.
 
     ``path`` is static or ends in ``/{id}``; ``paged`` lanes take ``limit`` and
-    ``cursor`` and nothing else.
+    ``cursor`` and nothing else. ``point``, for a ``/{id}`` lane, is the same read as
+    ``read`` (same row, same 404, same rendering) in the form admission can join.
     """
 
     path: str
     scope: str | None
     read: Callable[[Tx, LaneRequest], Any]
     paged: bool = False
+    point: PointRead | None = None
 
 
 @dataclass(slots=True)
@@ -88,6 +101,16 @@ class _Answer:
         self.body = orjson.dumps(
             lane.read(Tx(conn, key.workspace_id, actor, clock.now_us()), request)
         )
+
+    def found(self, point: PointRead, scope: str | None, admitted: Admitted, row: Any) -> None:
+        """``read``'s checks, then ``point``'s row (found by admission's statement)."""
+        key = self.key = admitted.key
+        self.quota = RateLimiter.settle(admitted.window, key.rate_limit, admitted.at)
+        if scope is not None:
+            require_scope(key, scope)
+        if row is None:
+            raise not_found(point.lookup.resource)
+        self.body = orjson.dumps(point.render(row))
 
 
 class FastLane:
@@ -185,7 +208,15 @@ class FastLane:
         answer = _Answer()
         try:
             digest = admission.digest(header)
+            point = lane.point if admission.finds_with_admission else None
+            parsed = parse_ref(ref) if point is not None else None
             with self.services.db.connect() as conn:
+                if point is not None and parsed is not None:
+                    # One statement: the key, the limiter's decision (or the lookup
+                    # alone, with a lease) and the row.
+                    admitted, row = admission.admit_and_find(conn, digest, point.lookup, *parsed)
+                    answer.found(point, lane.scope, admitted, row)
+                    return answer
                 # The read shares admission's connection (and, on SQLite, the hit's
                 # transaction); its 403s and 404s still count against the limit.
                 admission.admit_then(

@@ -15,7 +15,7 @@ from pivotal.activity import service as activity
 from pivotal.core import clock, ids, sequences
 from pivotal.core.context import Tx
 from pivotal.core.errors import Conflict
-from pivotal.core.lookup import find_one
+from pivotal.core.lookup import PointLookup, find_one
 from pivotal.core.pagination import PageParams, page_of
 from pivotal.customers.schemas import CustomerCreate, CustomerUpdate
 from pivotal.db import tables
@@ -134,17 +134,18 @@ def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
         raise _slug_taken(slug)
 
 
-_ALL_CUSTOMERS = select(customers)
+# Where GET /customers/{id} looks; the fast lane joins it to admission (core/fastlane.py).
+LOOKUP = PointLookup(select(customers), customers, "customer")
 
 
 def find(tx: Tx, ref: str | int, *, for_update: bool = False, with_deleted: bool = False) -> Record:
     """The customer named by ``ref`` (display id or id), or 404 ``customer_not_found``."""
     return find_one(
         tx,
-        _ALL_CUSTOMERS,
-        customers,
+        LOOKUP.visible,
+        LOOKUP.table,
         ref,
-        "customer",
+        LOOKUP.resource,
         for_update=for_update,
         with_deleted=with_deleted,
     )
