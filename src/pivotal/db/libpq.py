@@ -97,6 +97,9 @@ class _ConnectionState:
     transformer: abc.Transformer
     encoding: str  # of column names; the app never changes client_encoding
     names: dict[_Key, bytes] = field(default_factory=dict)
+    # A prepared statement's result columns never change (a schema change that would
+    # change them fails the statement, which is then prepared again, under a new name).
+    columns: dict[bytes, list[str]] = field(default_factory=dict)
     generation: int = 0  # of names: a statement prepared again gets a name of its own
 
     def name_for(self, key: _Key) -> bytes:
@@ -106,6 +109,7 @@ class _ConnectionState:
 
     def forget(self) -> None:
         self.names.clear()
+        self.columns.clear()
         self.generation += 1
 
 
@@ -167,7 +171,11 @@ def execute(
                     raise
     if result.status == pq.ExecStatus.COMMAND_OK:
         return []
-    names = [_column_name(result, i, state.encoding) for i in range(result.nfields)]
+    assert name is not None  # set by the loop, which ran exec_prepared with it
+    names = state.columns.get(name)
+    if names is None:
+        names = [_column_name(result, i, state.encoding) for i in range(result.nfields)]
+        state.columns[name] = names
     make_row = row_maker(names)
     transformer.set_pgresult(result)
     try:
