@@ -70,3 +70,5 @@ def test_an_unexpected_error_is_a_500_envelope_logged_once(api, caplog, monkeypa
     assert "boom" in str(errors[0].exc_info[1])
     access = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "pivotal.access"]
     assert [(e["status"], e["request_id"]) for e in access] == [(500, "req-boom")]
+    # The failed request counted against the limit, as any answered request does.
+    assert int(api.get("/api/v1/me").headers["x-ratelimit-remaining"]) == 57

@@ -6,7 +6,8 @@ the database (the default): on PostgreSQL one statement (the key lookup, with th
 migration's ``pivotal_rate_limit_take`` called for an active key only); on SQLite a
 lookup through the driver, then one short write transaction for the hit. A key with
 room to spare takes several hits per decision (ratelimit.Leases): until they are spent,
-in the same second, its requests need only the lookup. A request refused with 401 never
+in the same second, its requests need only the lookup (on PostgreSQL a hit is spent
+just before the lookup; a key found revoked then forgets its hits). A request refused with 401 never
 reaches the limiter (SPEC §6), and a revoked key is refused on its very next request,
 whichever process serves it: nothing about keys is cached.
 """
@@ -24,7 +25,7 @@ from sqlalchemy import BigInteger, Connection, Select, and_, column, or_, select
 from sqlalchemy.dialects import postgresql
 
 from pivotal.core import auth, clock
-from pivotal.core.errors import ApiError
+from pivotal.core.errors import AuthenticationFailed
 from pivotal.core.lookup import PointLookup, by_ref
 from pivotal.core.ratelimit import (
     WINDOW_SECONDS,
@@ -49,7 +50,7 @@ _ADMIT_POSTGRES = text(
                SELECT ARRAY[h.granted::bigint, h.used, h.oldest]
                FROM pivotal_rate_limit_take(
                    k.id, k.rate_limit, :now, :window, {postgres_lock_id("k.id")},
-                   :want, :back_second, :back_hits
+                   :want, :share, :back_second, :back_hits
                ) AS h
            ) END AS decision
     FROM {auth.KEY_TABLES}
@@ -122,12 +123,10 @@ class Admission:
         """Admit on ``conn`` (a ``Database.connect()`` connection), then call ``then`` with
         the decision, for work that shares the connection (the fast lane's reads).
 
-        On SQLite ``then`` runs inside the hit's write transaction (or, when the hit
-        needs no write, a read transaction of the driver's), so its reads need no
-        transaction of their own, and its statements must go through the driver
-        (``fetch``). An ApiError it raises (a 403, a 404, the 429 of
-        ``RateLimiter.settle``) is raised once the hit has committed: refused requests
-        count too.
+        The hit has committed before ``then`` runs, so whatever ``then`` raises (a 403,
+        a 404, the 429 of ``RateLimiter.settle``, a bug) the request counts. On SQLite
+        ``then`` runs in a read transaction of the driver's: its statements must go
+        through the driver (``fetch``).
         """
         now = time.time()
         second = math.floor(now)
@@ -144,30 +143,25 @@ class Admission:
         # SQLite: the lookup reads on its own, so a made-up key never waits for (or
         # holds) the one writer; only a known key's decision takes the write transaction.
         key = auth.lookup(conn, digest)
+        touch = auth.needs_touch(key, now_us)
         leases = self.limiter.leases
-        if self._in_database:
-            spent = leases.spend(digest, second)
-            if spent is None:
-                want, back = leases.ask(digest, second)
-                refused: ApiError | None = None
-                with self.db.sqlite_driver_write(conn) as driver:
-                    grant = DatabaseStore.take_sqlite(
-                        driver, key.id, key.rate_limit, second, want, back
-                    )
-                    if auth.needs_touch(key, now_us):
-                        auth.touch(conn, key.id, now_us)
-                    try:
-                        result = then(Admitted(key, grant.window(), now))
-                    except ApiError as error:
-                        refused = error
-                leases.keep(digest, key.rate_limit, second, grant)  # committed
-                if refused is not None:
-                    raise refused
-                return result
+        spent = leases.spend(digest, second) if self._in_database else None
+        if spent is not None:
             window = spent
+        elif self._in_database:
+            want, back = leases.ask(digest, second)
+            with self.db.sqlite_driver_write(conn) as driver:
+                grant = DatabaseStore.take_sqlite(
+                    driver, key.id, key.rate_limit, second, want, back, leases.share
+                )
+                if touch:
+                    auth.touch(conn, key.id, now_us)
+            touch = False
+            leases.keep(digest, key.rate_limit, second, grant)  # committed
+            window = grant.window()
         else:
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
-        if auth.needs_touch(key, now_us):
+        if touch:
             with self.db.sqlite_driver_write(conn):
                 auth.touch(conn, key.id, now_us)
         with self.db.sqlite_driver_read(conn):
@@ -209,16 +203,22 @@ class Admission:
         params: dict[str, Any] = {"key_hash": digest}
         if spent is None:
             want, back = leases.ask(digest, second)
-            params.update(now=second, window=WINDOW_SECONDS, **take_parameters(want, back))
+            params.update(
+                now=second, window=WINDOW_SECONDS, **take_parameters(want, back, leases.share)
+            )
         if find is None:
             statement: Any = _ADMIT_POSTGRES if spent is None else _LOOKUP_POSTGRES
         else:
             point, ref_column, params["ref"] = find
             statement = _admit_and_find(point, ref_column, spent is None)
         rows = fetch(conn, statement, params)
-        # 401 unless active; a key revoked while this process held a lease for it is
-        # refused all the same, and the lease dies with it.
-        key = auth.key_from_row(rows[0] if rows else None, digest)
+        try:
+            key = auth.key_from_row(rows[0] if rows else None, digest)  # 401 unless active
+        except AuthenticationFailed:
+            # Revoked while this process held hits for it: they die with the key (a
+            # revoked key has no budget left to spend, nor to give back).
+            leases.forget(digest)
+            raise
         row = rows[0]
         if spent is None:
             granted, used, oldest = row.decision

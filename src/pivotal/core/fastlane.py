@@ -197,10 +197,12 @@ class FastLane:
             await error_response(body, request_id, answer.quota)(scope, receive, send)
             return
         # What FastAPI's last-resort handler does: the envelope (with the key's quota),
-        # then the error goes on up to be logged.
+        # then the error goes on up to be logged, even if the client has gone.
         internal = InternalError("internal_error", "An internal error occurred.")
-        await error_response(internal, request_id, answer.quota)(scope, receive, send)
-        raise body
+        try:
+            await error_response(internal, request_id, answer.quota)(scope, receive, send)
+        finally:
+            raise body
 
     def _answer(self, lane: Lane, header: str | None, ref: str, page: _PageQuery) -> _Answer:
         """Admission, then the read on the same connection (blocking: see run_admission)."""

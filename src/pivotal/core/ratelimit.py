@@ -115,7 +115,7 @@ def postgres_lock_id(bucket_sql: str) -> str:
 _TAKE_POSTGRES = text(
     "SELECT granted, used, oldest FROM pivotal_rate_limit_take("
     f":bucket, :limit, :now, :window, {postgres_lock_id(':bucket')},"
-    " :want, :back_second, :back_hits)"
+    " :want, :share, :back_second, :back_hits)"
 )
 # SQLite's decision, run through sqlite3 itself (named parameters are native there).
 _GIVE_BACK_SQL = (
@@ -133,10 +133,17 @@ _ADD_SQL = (
 _PRUNE = text("DELETE FROM rate_limit_slots WHERE second <= :start")
 
 
-def take_parameters(want: int, back: Unspent | None) -> dict[str, int]:
-    """The give-back and want parameters of ``pivotal_rate_limit_take`` (migration 0009)."""
+def take_parameters(want: int, back: Unspent | None, share: int) -> dict[str, int]:
+    """The want, share and give-back parameters of ``pivotal_rate_limit_take`` (migration
+    0009)."""
     back_second, back_hits = back or (0, 0)
-    return {"want": want, "back_second": back_second, "back_hits": back_hits}
+    return {"want": want, "share": share, "back_second": back_second, "back_hits": back_hits}
+
+
+def grantable(want: int, room: int, share: int) -> int:
+    """Hits a decision grants: up to ``want``, at most 1/``share`` of the ``room`` left
+    (but one hit whenever there is room), never beyond the room."""
+    return min(want, max(room // share, 1), room)
 
 
 class DatabaseStore:
@@ -154,9 +161,15 @@ class DatabaseStore:
         return self.take(bucket, limit, now).window()
 
     def take(
-        self, bucket: str, limit: int, now: int, want: int = 1, back: Unspent | None = None
+        self,
+        bucket: str,
+        limit: int,
+        now: int,
+        want: int = 1,
+        back: Unspent | None = None,
+        share: int = 1,
     ) -> Grant:
-        """Give back ``back``, then grant up to ``want`` hits at second ``now``."""
+        """Give back ``back``, then grant hits at second ``now`` (see ``grantable``)."""
         if not self.db.is_sqlite:
             with self.db.autocommit() as conn:
                 granted, used, oldest = conn.execute(
@@ -166,12 +179,12 @@ class DatabaseStore:
                         "limit": limit,
                         "now": now,
                         "window": WINDOW_SECONDS,
-                        **take_parameters(want, back),
+                        **take_parameters(want, back, share),
                     },
                 ).one()
             return Grant(int(granted), int(used), int(oldest))
         with self.db.connect() as conn, self.db.sqlite_driver_write(conn) as driver:
-            return self.take_sqlite(driver, bucket, limit, now, want, back)
+            return self.take_sqlite(driver, bucket, limit, now, want, back, share)
 
     @staticmethod
     def take_sqlite(
@@ -181,6 +194,7 @@ class DatabaseStore:
         now: int,
         want: int = 1,
         back: Unspent | None = None,
+        share: int = 1,
     ) -> Grant:
         """``take`` inside the caller's SQLite write transaction (the one writer is the
         lock)."""
@@ -189,7 +203,7 @@ class DatabaseStore:
         start = now - WINDOW_SECONDS
         used, oldest = conn.execute(_WINDOW_SQL, {"bucket": bucket, "start": start}).fetchone()
         oldest = now if oldest is None else int(oldest)
-        granted = min(want, limit - used)
+        granted = grantable(want, limit - used, share)
         if granted <= 0:
             return Grant(0, int(used), oldest)
         conn.execute(_ADD_SQL, {"bucket": bucket, "second": now, "hits": granted})
@@ -223,17 +237,16 @@ class Leases:
     Taking hits one at a time costs every request a locked read-modify-write of the
     key's slot in the database (about 90 us of PostgreSQL CPU here). A key with room to
     spare is granted up to ``MOST`` hits in one decision, never more than 1/``SHARE`` of
-    the room it has left, and this process spends them during that same second, so each
-    hit still sits in the second it was used. Unspent hits are given back with the key's
-    next decision.
+    the room it has left then (the database decides, under its lock), and this process
+    spends them during that same second, so each hit still sits in the second it was
+    used. Unspent hits are given back with the key's next decision.
 
     The limit always holds: every hit spent was granted under the database's lock. What
-    it costs, only for keys with more than 2 * ``SHARE`` requests of room (the defaults
+    it costs, only for keys with at least 2 * ``SHARE`` requests of room (the defaults
     of 60 and 30 never get there): with several processes, hits another one holds
-    unspent can refuse a request early, by at most 1/``SHARE`` of the room each, and a
-    process's X-RateLimit-Remaining does not see the others' requests of the current
-    second. Hits left unspent when a process dies (or a decision fails) stay counted
-    until they leave the window.
+    unspent can refuse a request early, and a process's X-RateLimit-Remaining does not
+    see the others' requests of the current second. Hits left unspent when a process
+    dies (or a decision fails) stay counted until they leave the window.
 
     Keyed by the key's digest: on PostgreSQL the process decides before its one
     statement (lookup and decision) tells it the key's id.
@@ -265,7 +278,9 @@ class Leases:
             if lease is None:
                 return 1, None
             back = None
-            if lease.unspent and lease.second != second:
+            # Only an older second's hits: a newer lease (this request began before
+            # another thread took it) is still being spent.
+            if lease.unspent and lease.second < second:
                 if lease.second > second - WINDOW_SECONDS:  # still in the window
                     back = (lease.second, lease.unspent)
                 lease.unspent = 0
@@ -278,12 +293,19 @@ class Leases:
         unspent = max(grant.granted - 1, 0)
         with self._lock:
             lease = self._leases.get(digest)
+            if lease is not None and lease.second > second:
+                return  # a newer lease is here already; this second's hits have passed
             if lease is not None and lease.second == second:
                 # Another thread's lease for the same second: pool the unspent hits.
                 lease.unspent += unspent
                 lease.used = max(lease.used, grant.used)
             else:
                 self._leases[digest] = _Lease(limit, second, unspent, grant.used, grant.oldest)
+
+    def forget(self, digest: str) -> None:
+        """Drop a key's lease (the key is revoked)."""
+        with self._lock:
+            self._leases.pop(digest, None)
 
     def prune(self, now: int) -> None:
         """Forget the leases of keys unused for a whole window (nothing left to give back)."""

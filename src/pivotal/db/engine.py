@@ -93,8 +93,6 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=30,
                 isolation_level="AUTOCOMMIT",
-                # No transaction is ever left open to roll back on return.
-                pool_reset_on_return=None,
                 connect_args=libpq.CONNECT_ARGS,
             )
 

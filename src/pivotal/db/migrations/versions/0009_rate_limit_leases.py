@@ -18,12 +18,13 @@ branch_labels = None
 depends_on = None
 
 # As pivotal_rate_limit_hit (migration 0006), but: first give back p_back_hits unspent
-# hits of second p_back_second, then grant up to p_want hits, as many as the window has
-# room for. Slots emptied by a give-back are not the oldest hit of anything.
+# hits of second p_back_second, then grant up to p_want hits, at most 1/p_share of the
+# room left (one whenever there is room), never beyond it (ratelimit.grantable). Slots
+# emptied by a give-back are not the oldest hit of anything.
 RATE_LIMIT_TAKE = """
 CREATE FUNCTION pivotal_rate_limit_take(
     p_bucket text, p_limit integer, p_now bigint, p_window integer, p_lock bigint,
-    p_want integer, p_back_second bigint, p_back_hits integer
+    p_want integer, p_share integer, p_back_second bigint, p_back_hits integer
 ) RETURNS TABLE (granted integer, used bigint, oldest bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
@@ -41,7 +42,7 @@ BEGIN
     INTO v_used, v_oldest
     FROM rate_limit_slots AS s
     WHERE s.bucket = p_bucket AND s.second > p_now - p_window;
-    v_granted := LEAST(p_want, p_limit - v_used);
+    v_granted := LEAST(p_want, GREATEST((p_limit - v_used) / p_share, 1), p_limit - v_used);
     IF v_granted <= 0 THEN
         RETURN QUERY SELECT 0, v_used, COALESCE(v_oldest, p_now);
         RETURN;
@@ -64,5 +65,5 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "DROP FUNCTION pivotal_rate_limit_take"
-            "(text, integer, bigint, integer, bigint, integer, bigint, integer)"
+            "(text, integer, bigint, integer, bigint, integer, integer, bigint, integer)"
         )
