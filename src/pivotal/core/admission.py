@@ -7,9 +7,9 @@ migration's ``pivotal_rate_limit_take`` called for an active key only); on SQLit
 lookup through the driver, then one short write transaction for the hit. A key with
 room to spare takes several hits per decision (ratelimit.Leases): until they are spent,
 in the same second, its requests need only the lookup (on PostgreSQL a hit is spent
-just before the lookup; a key found revoked then forgets its hits). A request refused with 401 never
-reaches the limiter (SPEC §6), and a revoked key is refused on its very next request,
-whichever process serves it: nothing about keys is cached.
+just before the lookup; a key found revoked then forgets its hits). A request refused
+with 401 never reaches the limiter (SPEC §6), and a revoked key is refused on its very
+next request, whichever process serves it: nothing about keys is cached.
 """
 
 from __future__ import annotations
@@ -116,18 +116,8 @@ class Admission:
         return auth.hash_key(self._pepper(), auth.bearer_token(header))
 
     def admit_on(self, conn: Connection, digest: str) -> Admitted:
-        """``admit`` on a connection from ``Database.connect()``."""
-        return self.admit_then(conn, digest, _decision)
-
-    def admit_then(self, conn: Connection, digest: str, then: Callable[[Admitted], T]) -> T:
-        """Admit on ``conn`` (a ``Database.connect()`` connection), then call ``then`` with
-        the decision, for work that shares the connection (the fast lane's reads).
-
-        The hit has committed before ``then`` runs, so whatever ``then`` raises (a 403,
-        a 404, the 429 of ``RateLimiter.settle``, a bug) the request counts. On SQLite
-        ``then`` runs in a read transaction of the driver's: its statements must go
-        through the driver (``fetch``).
-        """
+        """``admit`` on a connection from ``Database.connect()``: the hit has committed
+        when it returns."""
         now = time.time()
         second = math.floor(now)
         now_us = clock.now_us()
@@ -139,7 +129,7 @@ class Admission:
                 window = self.limiter.store.hit(key.id, key.rate_limit, second)
             if auth.needs_touch(key, now_us):
                 auth.touch(conn, key.id, now_us)  # autocommit: a statement of its own
-            return then(Admitted(key, window, now))
+            return Admitted(key, window, now)
         # SQLite: the lookup reads on its own, so a made-up key never waits for (or
         # holds) the one writer; only a known key's decision takes the write transaction.
         key = auth.lookup(conn, digest)
@@ -164,8 +154,22 @@ class Admission:
         if touch:
             with self.db.sqlite_driver_write(conn):
                 auth.touch(conn, key.id, now_us)
+        return Admitted(key, window, now)
+
+    def admit_then(self, conn: Connection, digest: str, then: Callable[[Admitted], T]) -> T:
+        """``admit_on``, then ``then`` with the decision, for work that shares the
+        connection (the fast lane's reads).
+
+        The hit has committed before ``then`` runs, so whatever ``then`` raises (a 403,
+        a 404, the 429 of ``RateLimiter.settle``, a bug) the request counts. On SQLite
+        ``then`` runs in a read transaction of the driver's: its statements must go
+        through the driver (``fetch``).
+        """
+        admitted = self.admit_on(conn, digest)
+        if not self.db.is_sqlite:
+            return then(admitted)  # autocommit: each statement sees the latest commits
         with self.db.sqlite_driver_read(conn):
-            return then(Admitted(key, window, now))
+            return then(admitted)
 
     @property
     def finds_with_admission(self) -> bool:
@@ -231,7 +235,3 @@ class Admission:
         if find is not None and (values := row[len(_ADMISSION_COLUMNS) :])[0] is not None:
             found = dict(zip(find[0].visible.selected_columns.keys(), values, strict=True))
         return key, window, found
-
-
-def _decision(admitted: Admitted) -> Admitted:
-    return admitted
