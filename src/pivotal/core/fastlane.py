@@ -5,9 +5,10 @@ GETs, FastAPI's middleware, routing over every route and solving dependencies co
 than the work itself. A GET the lane fully understands (one of its paths, with a query
 made only of the parameters it checks) is answered here with the same parts the FastAPI
 route uses: admission, the scope check, the service's read and the one error renderer.
-The read shares admission's connection: on SQLite it runs inside the rate-limit hit's
-transaction, on PostgreSQL right after admission's statement. One connection from the
-pool and, on PostgreSQL, one trip to a worker thread per request.
+The read shares admission's connection, after the hit has committed: on SQLite in a
+read transaction of the driver's; on PostgreSQL in autocommit, and a single customer
+inside admission's own statement. One connection from the pool and, on PostgreSQL, one
+trip to a worker thread per request.
 
 Anything else goes to FastAPI untouched, before any work, so a request is admitted
 once and every validation message keeps one owner. The lane sits right inside
@@ -219,8 +220,8 @@ class FastLane:
                     admitted, row = admission.admit_and_find(conn, digest, point.lookup, *parsed)
                     answer.found(point, lane.scope, admitted, row)
                     return answer
-                # The read shares admission's connection (and, on SQLite, the hit's
-                # transaction); its 403s and 404s still count against the limit.
+                # The read shares admission's connection; its 403s and 404s still
+                # count against the limit (the hit has committed).
                 admission.admit_then(
                     conn, digest, lambda admitted: answer.read(conn, lane, ref, page, admitted)
                 )

@@ -157,8 +157,8 @@ class Database:
         path): BEGIN IMMEDIATE behind this process's writer lock, then COMMIT, or
         ROLLBACK on an error. Driver errors come out as SQLAlchemy's.
 
-        Every authenticated request writes its rate-limit hit this way: SQLAlchemy's
-        transaction bookkeeping cost about as much as the hit itself. SQLAlchemy's own
+        Rate-limit decisions are written this way, on nearly every authenticated
+        request: SQLAlchemy's transaction bookkeeping cost about as much as the hit. SQLAlchemy's own
         statements must not run inside (they would begin a second transaction).
         """
         with (
