@@ -92,11 +92,8 @@ class _Answer:
     body: bytes | ApiError | Exception = b""  # the JSON, an error to answer, a bug to raise
 
     def read(self, conn: Any, lane: Lane, ref: str, page: _PageQuery, admitted: Admitted) -> None:
-        """Settle the quota (429), check the scope (403), then run the lane's read."""
-        key = self.key = admitted.key
-        self.quota = RateLimiter.settle(admitted.window, key.rate_limit, admitted.at)
-        if lane.scope is not None:
-            require_scope(key, lane.scope)
+        """``_admitted``'s checks, then the lane's read."""
+        key = self._admitted(admitted, lane.scope)
         request = LaneRequest(key, ref, _page_params(page))
         actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
         self.body = orjson.dumps(
@@ -104,14 +101,20 @@ class _Answer:
         )
 
     def found(self, point: PointRead, scope: str | None, admitted: Admitted, row: Any) -> None:
-        """``read``'s checks, then ``point``'s row (found by admission's statement)."""
+        """``_admitted``'s checks, then ``point``'s row (found by admission's statement)."""
+        self._admitted(admitted, scope)
+        if row is None:
+            raise not_found(point.lookup.resource)
+        self.body = orjson.dumps(point.render(row))
+
+    def _admitted(self, admitted: Admitted, scope: str | None) -> ApiKey:
+        """Settle the quota (the 429) and check the scope (the 403), keeping both for
+        the answer's headers and log line."""
         key = self.key = admitted.key
         self.quota = RateLimiter.settle(admitted.window, key.rate_limit, admitted.at)
         if scope is not None:
             require_scope(key, scope)
-        if row is None:
-            raise not_found(point.lookup.resource)
-        self.body = orjson.dumps(point.render(row))
+        return key
 
 
 class FastLane:

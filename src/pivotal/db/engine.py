@@ -158,8 +158,9 @@ class Database:
         ROLLBACK on an error. Driver errors come out as SQLAlchemy's.
 
         Rate-limit decisions are written this way, on nearly every authenticated
-        request: SQLAlchemy's transaction bookkeeping cost about as much as the hit. SQLAlchemy's own
-        statements must not run inside (they would begin a second transaction).
+        request: SQLAlchemy's transaction bookkeeping cost about as much as the hit.
+        SQLAlchemy's own statements must not run inside (they would begin a second
+        transaction).
         """
         with (
             self._sqlite_writer,
