@@ -285,7 +285,8 @@ class Leases:
                     back = (lease.second, lease.unspent)
                 lease.unspent = 0
             room = lease.limit - (lease.used - lease.unspent)
-            return max(1, min(self.most, room // self.share)), back
+            # The database's own rule; at least one hit is always worth asking for.
+            return max(1, grantable(self.most, room, self.share)), back
 
     def keep(self, digest: str, limit: int, second: int, grant: Grant) -> None:
         """Record a committed decision, whose first hit (if any) the asking request spent;
