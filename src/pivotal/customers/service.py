@@ -126,6 +126,8 @@ _SLUG_USERS = (
     .limit(1)
 )
 _INSERT = insert(customers).returning(customers)
+# fetch applies no column defaults: an insert names every column, these unless sent.
+_UNSENT = dict.fromkeys((column.name for column in customers.c), None)
 
 
 def _ensure_slug_free(tx: Tx, slug: str, except_id: str | None = None) -> None:
@@ -180,10 +182,17 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
+    # The slug is checked before the counter is taken: allocate locks the workspace's
+    # counter until commit, and every other create of the workspace waits on that lock.
+    slug = data.slug or derive_slug(data.name)
+    if slug:
+        _ensure_slug_free(tx, slug)
     display_id, created_at = sequences.allocate(tx.conn, tx.workspace_id, "customer", tx.now)
-    slug = data.slug or derive_slug(data.name) or f"customer-{display_id}"
-    _ensure_slug_free(tx, slug)
+    if not slug:
+        slug = f"customer-{display_id}"
+        _ensure_slug_free(tx, slug)
     values = {
+        **_UNSENT,
         **_stored(data.sent()),
         "id": ids.cuid(),
         "workspace_id": tx.workspace_id,
@@ -195,7 +204,7 @@ def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
         "updated_at": created_at,
     }
     try:
-        row = tx.conn.execute(_INSERT, values).one()
+        (row,) = fetch(tx.conn, _INSERT, values)
     except IntegrityError as exc:
         raise _slug_taken(slug) from exc
     customer = render(row)
