@@ -22,11 +22,12 @@ from pivotal.config import Settings
 from pivotal.contacts.router import router as contacts_router
 from pivotal.core import handlers
 from pivotal.core.context import Services
-from pivotal.core.fastlane import FastLane, Lane, PointRead
+from pivotal.core.fastlane import FastLane, Lane, PointRead, WriteLane
 from pivotal.core.middleware import RequestContextMiddleware
 from pivotal.core.routing import API_PREFIX
 from pivotal.customers import service as customers_service
 from pivotal.customers.router import router as customers_router
+from pivotal.customers.schemas import CustomerCreate
 from pivotal.dashboard import STATIC_DIR
 from pivotal.dashboard.router import routers as dashboard_routers
 from pivotal.db.engine import Database
@@ -110,12 +111,16 @@ FAST_LANES = (
         paged=True,
     ),
 )
+# The write integrations repeat all day (a CRM backfill): create a customer.
+FAST_WRITES = (
+    WriteLane("/api/v1/customers", "write:customers", CustomerCreate, customers_service.create),
+)
 
 
 class PivotalApp(FastAPI):
     """FastAPI with our two outermost layers in front of its own middleware.
 
-    Request ids and the access log come first, then the fast lane: a GET the lane
+    Request ids and the access log come first, then the fast lane: a request the lane
     serves skips FastAPI's error, telemetry and exception middleware altogether (they
     cost more than its database work). Everything else goes on to FastAPI as before.
     """
@@ -126,7 +131,7 @@ class PivotalApp(FastAPI):
         app = super().build_middleware_stack()
         if self.fast_lane is not None:
             services, routes = self.fast_lane
-            app = FastLane(app, services, FAST_LANES, routes)
+            app = FastLane(app, services, FAST_LANES, routes, FAST_WRITES)
         return RequestContextMiddleware(app)
 
 

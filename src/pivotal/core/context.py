@@ -119,15 +119,16 @@ class RequestContext:
 
     async def write(self, fn: Callable[[Tx], Any], status_code: int = 200) -> Response:
         """Run a change; its events and activity commit with it or not at all."""
-        return await self.services.db.run(self._write, fn, status_code)
+        return await self.services.db.run(self.write_now, fn, status_code)
 
     def _read(self, fn: Callable[[Tx], Any]) -> Response:
         with self.services.db.transaction(write=False) as conn:
             body = orjson.dumps(fn(self._tx(conn)))
         return Response(body, 200, media_type=JSON_MEDIA_TYPE)
 
-    def _write(self, fn: Callable[[Tx], Any], status_code: int) -> Response:
-        """One transaction for the change, its events, its activity and its idempotency record.
+    def write_now(self, fn: Callable[[Tx], Any], status_code: int) -> Response:
+        """``write``, blocking: one transaction for the change, its events, its activity
+        and its idempotency record.
 
         With an Idempotency-Key, the key is claimed in this same transaction and the
         exact response bytes are stored in it, so a retry replays them byte for byte.

@@ -1,17 +1,22 @@
-"""The fast lane: the hottest reads answered without FastAPI's per-request machinery.
+"""The fast lane: the hottest requests answered without FastAPI's per-request machinery.
 
-Integrations poll single customers and page through the customer list all day; for those
-GETs, FastAPI's middleware, routing over every route and solving dependencies cost more
-than the work itself. A GET the lane fully understands (one of its paths, with a query
-made only of the parameters it checks) is answered here with the same parts the FastAPI
-route uses: admission, the scope check, the service's read and the one error renderer.
-The read shares admission's connection, after the hit has committed: on SQLite in a
-read transaction of the driver's; on PostgreSQL in autocommit, and a single customer
-inside admission's own statement. One connection from the pool and, on PostgreSQL, one
-trip to a worker thread per request.
+Integrations poll single customers, page through the customer list and create customers
+(a CRM backfill) all day; for those, FastAPI's middleware, routing over every route and
+solving dependencies cost more than the work itself. A GET the lane fully understands
+(one of its paths, with a query made only of the parameters it checks) is answered here
+with the same parts the FastAPI route uses: admission, the scope check, the service's
+read and the one error renderer. The read shares admission's connection, after the hit
+has committed: on SQLite in a read transaction of the driver's; on PostgreSQL in
+autocommit, and a single customer inside admission's own statement. One connection from
+the pool and, on PostgreSQL, one trip to a worker thread per request.
 
-Anything else goes to FastAPI untouched, before any work, so a request is admitted
-once and every validation message keeps one owner. The lane sits right inside
+A POST of a write lane (WriteLane) is taken only once its body has been read and has
+validated; admission and the write then run in one trip to a worker thread, the write
+through the route's own RequestContext (one transaction, idempotency included).
+
+Anything else goes to FastAPI untouched, before any work (a POST's body, already read,
+is handed on as it came), so a request is admitted once and every validation message
+keeps one owner. The lane sits right inside
 RequestContextMiddleware, in front of FastAPI's own middleware (app.PivotalApp):
 request ids and access-log lines are the same either way.
 """
@@ -19,20 +24,25 @@ request ids and access-log lines are the same either way.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pivotal.core import clock
+from pivotal.core import clock, idempotency
 from pivotal.core.admission import Admitted
 from pivotal.core.auth import ApiKey, require_scope
-from pivotal.core.context import Actor, Services, Tx
+from pivotal.core.context import Actor, RequestContext, Services, Tx
 from pivotal.core.errors import ApiError, InternalError, not_found
 from pivotal.core.handlers import database_unavailable, error_response
 from pivotal.core.ids import parse_ref
@@ -40,6 +50,7 @@ from pivotal.core.lookup import PointLookup
 from pivotal.core.pagination import DEFAULT_PAGE_LIMIT, PageParams, parse_cursor
 from pivotal.core.ratelimit import Quota, RateLimiter
 from pivotal.core.responses import JSON_MEDIA_TYPE
+from pivotal.core.routing import parse_json_body
 
 _JSON_CONTENT_TYPE = JSON_MEDIA_TYPE.encode()
 
@@ -83,13 +94,40 @@ class Lane:
     point: PointRead | None = None
 
 
+@dataclass(frozen=True)
+class WriteLane:
+    """A POST the lane serves: a path, its scope, the body's model and the service call.
+
+    The lane takes only a request FastAPI would pass to the endpoint: no query string,
+    a valid Idempotency-Key (or none) and a body within the size limit that parses and
+    validates as ``model``. Anything else goes the long way, body and all, where the
+    route owns every refusal (after admission, as always).
+    """
+
+    path: str
+    scope: str
+    model: type[BaseModel]
+    write: Callable[[Tx, Any], Any]  # given the validated body, as the endpoint calls it
+    status_code: int = 201
+
+
+@dataclass(frozen=True)
+class _WriteRequest:
+    """A write the lane took: the validated body, and its idempotency claim if any."""
+
+    data: BaseModel
+    idempotent: idempotency.IdempotentRequest | None
+    request_id: str | None
+
+
 @dataclass(slots=True)
 class _Answer:
     """What a lane request came to, filled in as it goes (a refusal keeps the quota)."""
 
     key: ApiKey | None = None
     quota: Quota | None = None
-    body: bytes | ApiError | Exception = b""  # the JSON, an error to answer, a bug to raise
+    # The JSON of a read, a write's response, an error to answer, a bug to raise.
+    body: bytes | Response | ApiError | Exception = b""
 
     def read(self, conn: Any, lane: Lane, ref: str, page: _PageQuery, admitted: Admitted) -> None:
         """``_admitted``'s checks, then the lane's read."""
@@ -107,6 +145,14 @@ class _Answer:
             raise not_found(point.lookup.resource)
         self.body = orjson.dumps(point.render(row))
 
+    def written(
+        self, services: Services, lane: WriteLane, request: _WriteRequest, admitted: Admitted
+    ) -> None:
+        """``_admitted``'s checks, then the write, in its own transaction (as the route's)."""
+        key = self._admitted(admitted, lane.scope)
+        context = RequestContext(services, key, request.request_id, request.idempotent)
+        self.body = context.write_now(lambda tx: lane.write(tx, request.data), lane.status_code)
+
     def _admitted(self, admitted: Admitted, scope: str | None) -> ApiKey:
         """Settle the quota (the 429) and check the scope (the 403), keeping both for
         the answer's headers and log line."""
@@ -121,29 +167,41 @@ class FastLane:
     """ASGI middleware in front of FastAPI: serves ``lanes``, passes on everything else."""
 
     def __init__(
-        self, app: ASGIApp, services: Services, lanes: Iterable[Lane], routes: list[BaseRoute]
+        self,
+        app: ASGIApp,
+        services: Services,
+        lanes: Iterable[Lane],
+        routes: list[BaseRoute],
+        writes: Iterable[WriteLane] = (),
     ) -> None:
         self.app = app
         self.services = services
         self._static: dict[str, Lane] = {}
         self._by_prefix: dict[str, Lane] = {}  # "/api/v1/customers/" for ".../{id}"
+        self._writes = {lane.path: lane for lane in writes}
         self._routes: dict[str, BaseRoute] = {}
         for lane in lanes:
             if lane.path.endswith("/{id}"):
                 self._by_prefix[lane.path.removesuffix("{id}")] = lane
             else:
                 self._static[lane.path] = lane
+        for path in (*(lane.path for lane in lanes), *self._writes):
             # The access log names the route template, as it does for FastAPI's routes.
-            self._routes[lane.path] = next(
-                r for r in routes if getattr(r, "path", None) == lane.path
-            )
+            self._routes[path] = next(r for r in routes if getattr(r, "path", None) == path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            found = self._match(scope["path"], scope["query_string"])
-            if found is not None:
-                await self._serve(scope, receive, send, *found)
-                return
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "GET":
+                found = self._match(scope["path"], scope["query_string"])
+                if found is not None:
+                    await self._serve(scope, receive, send, *found)
+                    return
+            elif method == "POST" and not scope["query_string"]:
+                write = self._writes.get(scope["path"])
+                if write is not None:
+                    await self._serve_write(scope, receive, send, write)
+                    return
         await self.app(scope, receive, send)
 
     def _match(self, path: str, query: bytes) -> tuple[Lane, str, _PageQuery] | None:
@@ -170,12 +228,11 @@ class FastLane:
         page: _PageQuery,
     ) -> None:
         scope["route"] = self._routes[lane.path]
-        header = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
+        header = _header(scope, b"authorization")
         answer = await self.services.run_admission(self._answer, lane, header, ref, page)
+        await self._send(scope, receive, send, answer)
+
+    async def _send(self, scope: Scope, receive: Receive, send: Send, answer: _Answer) -> None:
         state = scope.setdefault("state", {})
         if answer.key is not None:
             state["api_key"] = answer.key  # the access log's key prefix
@@ -196,6 +253,11 @@ class FastLane:
             )
             await send({"type": "http.response.body", "body": body})
             return
+        if isinstance(body, Response):
+            assert answer.quota is not None
+            body.headers.update(answer.quota.headers())
+            await body(scope, receive, send)
+            return
         request_id = state.get("request_id")
         if isinstance(body, ApiError):
             await error_response(body, request_id, answer.quota)(scope, receive, send)
@@ -208,11 +270,72 @@ class FastLane:
         finally:
             raise body
 
+    async def _serve_write(
+        self, scope: Scope, receive: Receive, send: Send, lane: WriteLane
+    ) -> None:
+        messages, request = await self._take_write(scope, receive, lane)
+        if request is None:
+            # The long way reads the body the lane has read, then the rest of it.
+            await self.app(scope, _replaying(messages, receive), send)
+            return
+        scope["route"] = self._routes[lane.path]
+        header = _header(scope, b"authorization")
+        answer = await self.services.run_admission(self._write_answer, lane, header, request)
+        await self._send(scope, receive, send, answer)
+
+    async def _take_write(
+        self, scope: Scope, receive: Receive, lane: WriteLane
+    ) -> tuple[list[Message], _WriteRequest | None]:
+        """The body's messages as read, and the write if the lane takes it (see WriteLane)."""
+        limit = self.services.settings.max_body_bytes
+        declared = _header(scope, b"content-length") or ""
+        if _header(scope, b"authorization") is None or (
+            declared.isdigit() and int(declared) > limit
+        ):
+            return [], None  # a 401 or a 413 the long way gives without reading the body
+        messages: list[Message] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":  # the client went away
+                return messages, None
+            size += len(message.get("body", b""))
+            if size > limit:
+                return messages, None
+            more = message.get("more_body", False)
+        body = b"".join(message.get("body", b"") for message in messages)
+        try:
+            key = idempotency.parse_header(_header(scope, idempotency.HEADER.lower().encode()))
+            parsed = parse_json_body(body, _header(scope, b"content-type") or "")
+            data = lane.model.model_validate(parsed)
+        except (ApiError, ValidationError):
+            return messages, None
+        idempotent = None
+        if key is not None:
+            idempotent = idempotency.IdempotentRequest(
+                key=key,
+                method="POST",
+                path=Request(scope).url.path,  # as the route computes it
+                request_hash=idempotency.request_hash(parsed),
+            )
+        request_id = scope.get("state", {}).get("request_id")
+        return messages, _WriteRequest(data, idempotent, request_id)
+
+    def _write_answer(self, lane: WriteLane, header: str | None, request: _WriteRequest) -> _Answer:
+        """Admission, then the write (blocking: see run_admission)."""
+        answer = _Answer()
+        with _answering(answer):
+            admitted = self.services.admission.admit(header)
+            answer.written(self.services, lane, request, admitted)
+        return answer
+
     def _answer(self, lane: Lane, header: str | None, ref: str, page: _PageQuery) -> _Answer:
         """Admission, then the read on the same connection (blocking: see run_admission)."""
         admission = self.services.admission
         answer = _Answer()
-        try:
+        with _answering(answer):
             digest = admission.digest(header)
             point = lane.point if admission.finds_with_admission else None
             parsed = parse_ref(ref) if point is not None else None
@@ -228,13 +351,40 @@ class FastLane:
                 admission.admit_then(
                     conn, digest, lambda admitted: answer.read(conn, lane, ref, page, admitted)
                 )
-        except ApiError as error:
-            answer.body = error
-        except OperationalError as exc:
-            answer.body = database_unavailable(exc)
-        except Exception as exc:  # a bug: answered as a 500 that still carries the quota
-            answer.body = exc
         return answer
+
+
+@contextmanager
+def _answering(answer: _Answer) -> Iterator[None]:
+    """Keep what the work raises as the answer's body, for ``FastLane._send``."""
+    try:
+        yield
+    except ApiError as error:
+        answer.body = error
+    except OperationalError as exc:
+        answer.body = database_unavailable(exc)
+    except Exception as exc:  # a bug: answered as a 500 that still carries the quota
+        answer.body = exc
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lowercase), as Starlette's Headers.get reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that first gives back ``messages``, already read from it."""
+    pending = deque(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
 
 
 def _page_query(query: bytes) -> _PageQuery | None:

@@ -91,35 +91,43 @@ async def read_json_body(request: Request, limit: int) -> None:
             raise PayloadTooLarge("body_too_large", f"The request body exceeds {limit} bytes.")
         chunks.append(chunk)
     body = b"".join(chunks)
-    if not body.strip():
-        parsed: Any = {}  # an empty body is an empty object: "name is required", not a 415
-        body = b"{}"
-    else:
-        if not _is_json(request.headers.get("content-type", "")):
-            raise UnsupportedMediaType(
-                "invalid_content_type", "The request body must be sent as application/json."
-            )
-        try:
-            parsed = orjson.loads(body)
-            if _LONG_DIGIT_RUN.search(body):
-                # orjson turns integers beyond 64 bits into floats; the stdlib keeps them
-                # exact, so "too big" is reported as too big rather than as a wrong type.
-                parsed = json.loads(body)
-        except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
-            raise InvalidRequest("invalid_json", "The request body is not valid JSON.") from exc
-        if not isinstance(parsed, dict):
-            raise InvalidRequest("invalid_json", "The request body must be a JSON object.")
-        if _nested_deeper_than(parsed, MAX_JSON_DEPTH):
-            raise InvalidRequest(
-                "invalid_json", f"The request body is nested deeper than {MAX_JSON_DEPTH} levels."
-            )
+    parsed = parse_json_body(body, request.headers.get("content-type", ""))
     # Hand the parsed body to FastAPI: Starlette's Request caches both attributes, and
     # FastAPI parses JSON only for a JSON content type, which the body now has.
-    request._body = body
+    request._body = body if body.strip() else b"{}"
     request._json = parsed
     headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
     request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
     request.__dict__.pop("_headers", None)
+
+
+def parse_json_body(body: bytes, content_type: str) -> dict[str, Any]:
+    """The body as a JSON object, or the 415 or 400 ``invalid_json`` it deserves.
+
+    An empty body is an empty object: a create without one says "name is required",
+    not 415.
+    """
+    if not body.strip():
+        return {}
+    if not _is_json(content_type):
+        raise UnsupportedMediaType(
+            "invalid_content_type", "The request body must be sent as application/json."
+        )
+    try:
+        parsed = orjson.loads(body)
+        if _LONG_DIGIT_RUN.search(body):
+            # orjson turns integers beyond 64 bits into floats; the stdlib keeps them
+            # exact, so "too big" is reported as too big rather than as a wrong type.
+            parsed = json.loads(body)
+    except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidRequest("invalid_json", "The request body is not valid JSON.") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidRequest("invalid_json", "The request body must be a JSON object.")
+    if _nested_deeper_than(parsed, MAX_JSON_DEPTH):
+        raise InvalidRequest(
+            "invalid_json", f"The request body is nested deeper than {MAX_JSON_DEPTH} levels."
+        )
+    return parsed
 
 
 class ApiRoute(APIRoute):
