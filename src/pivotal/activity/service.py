@@ -54,7 +54,7 @@ def record(
     target_id: str,
     changes: dict[str, Any] | None = None,
 ) -> None:
-    _, created_at = sequences.allocate(tx.conn, tx.workspace_id, "activity", tx.now)
+    created_at = sequences.created_at(tx, "activity")
     fetch(
         tx.conn,
         _INSERT,

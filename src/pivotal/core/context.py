@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -41,6 +41,9 @@ class Tx:
     workspace_id: str
     actor: Actor
     now: int
+    # Read ahead by a change, before it locks its workspace's counters:
+    stamps: dict[str, list[int]] = field(default_factory=dict)  # sequences.reserve
+    listeners: list[Any] | None = None  # events.load_listeners
 
 
 class Services:

@@ -182,12 +182,16 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
-    # The slug is checked before the counter is taken: allocate locks the workspace's
-    # counter until commit, and every other create of the workspace waits on that lock.
+    # What can be read is read before the counters are taken: they stay locked until
+    # commit, and every other create of the workspace waits on them.
     slug = data.slug or derive_slug(data.name)
     if slug:
         _ensure_slug_free(tx, slug)
-    display_id, created_at = sequences.allocate(tx.conn, tx.workspace_id, "customer", tx.now)
+    status = data.status or "active"
+    events.load_listeners(tx)
+    display_id, created_at = sequences.reserve(
+        tx, "customer", {"event": 1 + (status in STATUS_EVENTS), "activity": 1}
+    )
     if not slug:
         slug = f"customer-{display_id}"
         _ensure_slug_free(tx, slug)
@@ -198,7 +202,7 @@ def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
         "workspace_id": tx.workspace_id,
         "display_id": display_id,
         "slug": slug,
-        "status": data.status or "active",
+        "status": status,
         "metadata": orjson.dumps(data.metadata or {}).decode(),
         "created_at": created_at,
         "updated_at": created_at,
