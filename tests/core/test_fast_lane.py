@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from conftest import MakeKey
+from conftest import SECRET, MakeKey
 from pivotal.app import FAST_LANES, FAST_WRITES, create_app
 from pivotal.config import Settings
 from pivotal.core.fastlane import FastLane
@@ -277,9 +277,66 @@ def test_write_refusals_match(client, long_way, make_key: MakeKey):
         if status == 201:
             assert slow.status_code == 429  # the lane's create counted against the limit
             continue
-        assert comparable(fast)[:2] == comparable(slow)[:2]
+        retry_after = [r.headers.pop("retry-after", None) for r in (fast, slow)]
+        if status == 429:
+            assert all(1 <= int(seconds) <= 60 for seconds in retry_after)
+        assert comparable(fast) == comparable(slow)
     listed = client.get("/api/v1/customers", headers=auth(reader)).json()["data"]
     assert [c["name"] for c in listed] == ["No"]
+
+
+def test_conflicts_answer_alike(client, long_way, make_key: MakeKey):
+    key = make_key(rate_limit=1_000)
+    taken = client.post("/api/v1/customers", json={"name": "Taken"}, headers=auth(key))
+    assert taken.status_code == 201
+    for number, app_client in enumerate((client, long_way)):
+        reuse = {**auth(key), "Idempotency-Key": f"k-{id(app_client)}"}
+        first = app_client.post("/api/v1/customers", json={"name": f"A{number}"}, headers=reuse)
+        assert first.status_code == 201
+    cases = [
+        ({"name": "Other", "slug": "taken"}, {}),  # 409 slug_taken
+        ({"name": "B"}, "reuse"),  # 409 idempotency_key_reused
+    ]
+    for body, headers in cases:
+        fast, slow = (
+            app_client.post(
+                "/api/v1/customers",
+                json=body,
+                headers=(
+                    {**auth(key), "Idempotency-Key": f"k-{id(app_client)}"}
+                    if headers == "reuse"
+                    else auth(key)
+                ),
+            )
+            for app_client in (client, long_way)
+        )
+        assert fast.status_code == 409
+        assert comparable(fast) == comparable(slow)
+
+
+def test_a_lane_create_writes_its_events_and_activity(client, make_key: MakeKey):
+    key = make_key(rate_limit=1_000)
+    made = client.post(
+        "/api/v1/customers", json={"name": "Gone", "status": "churned"}, headers=auth(key)
+    ).json()
+    events = client.get("/api/v1/events", headers=auth(key)).json()["data"]
+    assert sorted(e["type"] for e in events) == ["customer.churned", "customer.created"]
+    assert all(e["data"]["object"] == made for e in events)
+    assert len({e["created_at"] for e in events}) == 2  # reserved ahead, one each
+    entries = client.get(f"/api/v1/customers/{made['id']}/activity", headers=auth(key))
+    assert [a["event_type"] for a in entries.json()["data"]] == ["customer.created"]
+
+
+class _Messages:
+    """An ASGI receive that gives ``messages``, then a disconnect; counts what it gave."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        self.messages = list(messages)
+        self.taken = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.taken += 1
+        return self.messages.pop(0) if self.messages else {"type": "http.disconnect"}
 
 
 class _Recorder(_LongWay):
@@ -288,8 +345,14 @@ class _Recorder(_LongWay):
     def __init__(self) -> None:
         super().__init__()
         self.bodies: list[bytes] = []
+        self.unread: list[bool] = []  # whether the lane had left the body unread
+        self.source: _Messages | None = None  # set by a test: how much had the lane read
+        self.taken_before: list[int] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.unread.append(isinstance(receive, _Messages) and receive.taken == 0)
+        if self.source is not None:
+            self.taken_before.append(self.source.taken)
         body = b""
         more = True
         while more:
@@ -300,21 +363,17 @@ class _Recorder(_LongWay):
         await super().__call__(scope, receive, send)
 
 
-async def _post_in_chunks(app: Any, path: str, chunks: list[bytes], headers: list) -> int:
-    """POST ``chunks`` as separate ASGI messages; the answer's status."""
-    messages = [
-        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-        for i, chunk in enumerate(chunks)
-    ]
+async def _post(app: Any, receive: _Messages, headers: list, query: bytes = b"") -> int:
+    """POST what ``receive`` gives to ``app``; the answer's status."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
+        "path": "/api/v1/customers",
+        "raw_path": b"/api/v1/customers",
+        "query_string": query,
         "root_path": "",
         "headers": [(b"content-type", b"application/json"), *headers],
         "client": ("127.0.0.1", 1),
@@ -322,14 +381,20 @@ async def _post_in_chunks(app: Any, path: str, chunks: list[bytes], headers: lis
     }
     sent: list[dict[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
     return int(sent[0]["status"])
+
+
+def _chunks(*bodies: bytes) -> _Messages:
+    return _Messages(
+        [
+            {"type": "http.request", "body": body, "more_body": i < len(bodies) - 1}
+            for i, body in enumerate(bodies)
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -345,19 +410,66 @@ def test_the_write_lane_passes_on_the_whole_body(app: FastAPI, keys, chunks, que
     downstream = _Recorder()
     lane = FastLane(downstream, app.state.services, FAST_LANES, _lane_routes(), FAST_WRITES)
     headers = [(b"authorization", f"Bearer {keys.live}".encode())]
-
-    async def post() -> int:
-        if query:
-            # _post_in_chunks sends no query; the lane must not take one.
-            outer = lane
-
-            async def with_query(scope: Scope, receive: Receive, send: Send) -> None:
-                await outer({**scope, "query_string": query}, receive, send)
-
-            return await _post_in_chunks(with_query, "/api/v1/customers", chunks, headers)
-        return await _post_in_chunks(lane, "/api/v1/customers", chunks, headers)
-
     with TestClient(app):  # the app's lifespan: the database and its workers
-        status = asyncio.run(post())
+        status = asyncio.run(_post(lane, _chunks(*chunks), headers, query))
     assert (status == 201) is served
     assert downstream.bodies == ([] if served else [b"".join(chunks)])
+
+
+def test_the_write_lane_leaves_some_bodies_unread(app: FastAPI, keys):
+    """Where the long way refuses before reading the body, the lane does not read it."""
+    downstream = _Recorder()
+    lane = FastLane(downstream, app.state.services, FAST_LANES, _lane_routes(), FAST_WRITES)
+    key = (b"authorization", f"Bearer {keys.live}".encode())
+    cases = [
+        [],  # no key: 401
+        [(b"authorization", b"Bearer not-a-pivotal-key")],  # 401
+        [key, (b"content-length", b"2000000")],  # 413
+        [key, (b"expect", b"100-continue")],
+    ]
+    with TestClient(app):
+        for headers in cases:
+            asyncio.run(_post(lane, _chunks(b'{"name": "Unread"}'), headers))
+    assert downstream.unread == [True] * len(cases)
+    assert downstream.bodies == [b'{"name": "Unread"}'] * len(cases)
+
+
+def test_the_write_lane_hands_on_what_it_cannot_take(app: FastAPI, keys, api):
+    downstream = _Recorder()
+    lane = FastLane(downstream, app.state.services, FAST_LANES, _lane_routes(), FAST_WRITES)
+    headers = [(b"authorization", f"Bearer {keys.live}".encode())]
+    half = app.state.services.settings.max_body_bytes // 2 + 1
+    big = [b'{"name": "', b"x" * half, b"y" * half, b"z" * half + b'"}']  # no Content-Length
+    cut = _Messages([{"type": "http.request", "body": b'{"name": "Cut"}', "more_body": True}])
+    with TestClient(app):
+        downstream.source = _chunks(*big)
+        asyncio.run(_post(lane, downstream.source, headers))
+        downstream.source = None
+        asyncio.run(_post(lane, cut, headers))  # valid JSON, then the client went away
+    assert downstream.taken_before == [3]  # the lane stopped reading once over the limit
+    assert downstream.bodies == [b"".join(big), b'{"name": "Cut"}']
+    assert downstream.unread == [False, False]
+    assert api.get("/api/v1/customers").json()["data"] == []
+    # The real long way answers the oversized body with a 413.
+    with TestClient(app):
+        status = asyncio.run(_post(app, _chunks(*big), headers))
+    assert status == 413
+
+
+def test_with_the_redis_limiter_writes_go_the_long_way(database_url, keys):
+    """Admission then runs on another thread pool than database work: the lane leaves
+    the write where FastAPI runs it (the create still works, once)."""
+    redis_app = create_app(
+        Settings(
+            database_url=database_url, secret_key=SECRET, redis_url="redis://127.0.0.1:6379/15"
+        )
+    )
+    downstream = _Recorder()
+    lane = FastLane(downstream, redis_app.state.services, FAST_LANES, _lane_routes(), FAST_WRITES)
+    headers = [(b"authorization", f"Bearer {keys.live}".encode())]
+    with TestClient(redis_app) as client:
+        asyncio.run(_post(lane, _chunks(b'{"name": "Via Redis"}'), headers))
+        made = client.post("/api/v1/customers", json={"name": "Made"}, headers=auth(keys.live))
+    redis_app.state.services.db.dispose()
+    assert downstream.unread == [True]
+    assert made.status_code == 201

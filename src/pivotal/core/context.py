@@ -59,7 +59,7 @@ class Services:
         self.admission = Admission(db, self.rate_limiter, lambda: self.secret_key)
         # A Redis client blocks: admission then runs on a worker thread (even on SQLite).
         # Otherwise it is database work like any other (see Database.run).
-        self._admission_blocks = isinstance(store, RedisStore)
+        self.admission_blocks = isinstance(store, RedisStore)
 
     @property
     def secret_key(self) -> bytes:
@@ -85,7 +85,7 @@ class Services:
 
     async def run_admission(self, fn: Callable[..., T], *args: Any) -> T:
         """Run admission work (and any read sharing its connection) where it is cheapest."""
-        if self._admission_blocks:
+        if self.admission_blocks:
             return await run_in_threadpool(fn, *args)
         return await self.db.run(fn, *args)
 

@@ -14,11 +14,13 @@ A POST of a write lane (WriteLane) is taken only once its body has been read and
 validated; admission and the write then run in one trip to a worker thread, the write
 through the route's own RequestContext (one transaction, idempotency included).
 
-Anything else goes to FastAPI untouched, before any work (a POST's body, already read,
-is handed on as it came), so a request is admitted once and every validation message
-keeps one owner. The lane sits right inside
-RequestContextMiddleware, in front of FastAPI's own middleware (app.PivotalApp):
-request ids and access-log lines are the same either way.
+Anything else goes to FastAPI untouched, before any database work (a POST's body,
+already read, is handed on as it came), so a request is admitted once and every
+validation message keeps one owner. Unlike the long way, a write lane reads and
+validates a body before admission: for a well-formed key, within the size limit.
+
+The lane sits right inside RequestContextMiddleware, in front of FastAPI's own
+middleware (app.PivotalApp): request ids and access-log lines are the same either way.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pivotal.core import clock, idempotency
+from pivotal.core import auth, clock, idempotency
 from pivotal.core.admission import Admitted
 from pivotal.core.auth import ApiKey, require_scope
 from pivotal.core.context import Actor, RequestContext, Services, Tx
@@ -164,7 +166,8 @@ class _Answer:
 
 
 class FastLane:
-    """ASGI middleware in front of FastAPI: serves ``lanes``, passes on everything else."""
+    """ASGI middleware in front of FastAPI: serves ``lanes`` and ``writes``, passes on
+    everything else."""
 
     def __init__(
         self,
@@ -276,7 +279,7 @@ class FastLane:
         messages, request = await self._take_write(scope, receive, lane)
         if request is None:
             # The long way reads the body the lane has read, then the rest of it.
-            await self.app(scope, _replaying(messages, receive), send)
+            await self.app(scope, _replaying(messages, receive) if messages else receive, send)
             return
         scope["route"] = self._routes[lane.path]
         header = _header(scope, b"authorization")
@@ -287,12 +290,9 @@ class FastLane:
         self, scope: Scope, receive: Receive, lane: WriteLane
     ) -> tuple[list[Message], _WriteRequest | None]:
         """The body's messages as read, and the write if the lane takes it (see WriteLane)."""
+        if not self._reads_body_first(scope):
+            return [], None
         limit = self.services.settings.max_body_bytes
-        declared = _header(scope, b"content-length") or ""
-        if _header(scope, b"authorization") is None or (
-            declared.isdigit() and int(declared) > limit
-        ):
-            return [], None  # a 401 or a 413 the long way gives without reading the body
         messages: list[Message] = []
         size = 0
         more = True
@@ -322,6 +322,25 @@ class FastLane:
             )
         request_id = scope.get("state", {}).get("request_id")
         return messages, _WriteRequest(data, idempotent, request_id)
+
+    def _reads_body_first(self, scope: Scope) -> bool:
+        """Whether the lane may read this POST's body before admission.
+
+        The lane admits a write only once its body has validated (so an invalid one is
+        admitted once, the long way). Where the long way refuses without reading the
+        body, it goes there unread: no well-formed key (401), a declared size over the
+        limit (413), a client waiting for ``100 Continue`` (it would upload before a
+        401 or 429). With the Redis limiter admission runs on another thread pool than
+        database work, and the write stays where FastAPI runs it.
+        """
+        try:
+            auth.bearer_token(_header(scope, b"authorization"))
+        except ApiError:
+            return False
+        declared = _header(scope, b"content-length") or ""
+        too_large = declared.isdigit() and int(declared) > self.services.settings.max_body_bytes
+        expects = _header(scope, b"expect") is not None
+        return not (too_large or expects or self.services.admission_blocks)
 
     def _write_answer(self, lane: WriteLane, header: str | None, request: _WriteRequest) -> _Answer:
         """Admission, then the write (blocking: see run_admission)."""
