@@ -84,7 +84,8 @@ class Services:
         await self.run_admission(self._admit, request)
 
     async def run_admission(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run admission work (and any read sharing its connection) where it is cheapest."""
+        """Run admission work (and the lane's read or write that follows it in the same
+        trip) where it is cheapest."""
         if self.admission_blocks:
             return await run_in_threadpool(fn, *args)
         return await self.db.run(fn, *args)
