@@ -41,9 +41,8 @@ class Tx:
     workspace_id: str
     actor: Actor
     now: int
-    # Read ahead by a change, before it locks its workspace's counters:
-    stamps: dict[str, list[int]] = field(default_factory=dict)  # sequences.reserve
-    listeners: list[Any] | None = None  # events.load_listeners
+    # created_at values taken ahead with the change's own counter (sequences.reserve).
+    stamps: dict[str, list[int]] = field(default_factory=dict)
 
 
 class Services:

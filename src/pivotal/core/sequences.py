@@ -31,7 +31,7 @@ def allocate(conn: Connection, workspace_id: str, resource: str, now: int) -> tu
     return int(display_id), int(created_at)
 
 
-@cache  # one statement per dialect, built once: every create runs it two or three times
+@cache  # one statement per dialect, built once: nearly every change runs it
 def _upsert(dialect: str) -> Any:
     dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = bindparam("now", type_=_counters.c.last_created_at.type)
@@ -62,7 +62,8 @@ def reserve(tx: Tx, resource: str, ahead: dict[str, int]) -> tuple[int, int]:
     values. Fewer statements while the workspace's counters are locked is less time
     every other write of the workspace waits.
     """
-    assert resource not in ahead  # one row of the upsert per counter
+    if resource in ahead:
+        raise ValueError("one row of the upsert per counter")
     counts = {resource: 1, **{name: n for name, n in ahead.items() if n > 0}}
     params: dict[str, Any] = {"workspace_id": tx.workspace_id, "now": tx.now}
     for i, (name, count) in enumerate(counts.items()):

@@ -182,13 +182,14 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def create(tx: Tx, data: CustomerCreate) -> dict[str, Any]:
-    # What can be read is read before the counters are taken: they stay locked until
-    # commit, and every other create of the workspace waits on them.
+    # The slug is checked before the counters are taken: they stay locked until commit,
+    # and every other write of the workspace waits on them. (The listening webhook
+    # endpoints are read after: an endpoint whose ping is older than our event must
+    # receive it.)
     slug = data.slug or derive_slug(data.name)
     if slug:
         _ensure_slug_free(tx, slug)
     status = data.status or "active"
-    events.load_listeners(tx)
     display_id, created_at = sequences.reserve(
         tx, "customer", {"event": 1 + (status in STATUS_EVENTS), "activity": 1}
     )

@@ -100,7 +100,7 @@ def _fan_out(
 ) -> None:
     params = {"workspace_id": tx.workspace_id, "livemode": tx.actor.livemode}
     if only_endpoint is None:
-        endpoints = tx.listeners if tx.listeners is not None else fetch(tx.conn, _LISTENING, params)
+        endpoints = fetch(tx.conn, _LISTENING, params)
     else:
         endpoints = fetch(tx.conn, _LISTENING_ONE, {**params, "endpoint_id": only_endpoint})
     rows = [
@@ -121,17 +121,6 @@ def _fan_out(
     ]
     if rows:
         tx.conn.execute(_INSERT_DELIVERIES, rows)
-
-
-def load_listeners(tx: Tx) -> None:
-    """Read the endpoints that will receive this transaction's events now.
-
-    For a change that is about to lock its workspace's counters (sequences.reserve):
-    read before, the statement is out of the time other writes wait. Under READ
-    COMMITTED an endpoint created meanwhile is missed either way, read early or late.
-    """
-    params = {"workspace_id": tx.workspace_id, "livemode": tx.actor.livemode}
-    tx.listeners = fetch(tx.conn, _LISTENING, params)
 
 
 def subscribed(enabled_events: str, event_type: str) -> bool:
