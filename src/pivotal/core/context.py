@@ -104,12 +104,10 @@ class RequestContext:
         self,
         services: Services,
         key: auth.ApiKey,
-        request_id: str | None,
         idempotent: idempotency.IdempotentRequest | None = None,
     ) -> None:
         self.services = services
         self.key = key
-        self.request_id = request_id
         self.idempotent = idempotent
         self.actor = Actor(name=key.actor, type="api_key", livemode=key.livemode)
 
@@ -161,7 +159,6 @@ async def _context(request: Request) -> RequestContext:
     return RequestContext(
         request.app.state.services,
         request.state.api_key,
-        getattr(request.state, "request_id", None),
         getattr(request.state, "idempotent", None),
     )
 

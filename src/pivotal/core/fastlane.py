@@ -119,7 +119,6 @@ class _WriteRequest:
 
     data: BaseModel
     idempotent: idempotency.IdempotentRequest | None
-    request_id: str | None
 
 
 @dataclass(slots=True)
@@ -152,7 +151,7 @@ class _Answer:
     ) -> None:
         """``_admitted``'s checks, then the write, in its own transaction (as the route's)."""
         key = self._admitted(admitted, lane.scope)
-        context = RequestContext(services, key, request.request_id, request.idempotent)
+        context = RequestContext(services, key, request.idempotent)
         self.body = context.write_now(lambda tx: lane.write(tx, request.data), lane.status_code)
 
     def _admitted(self, admitted: Admitted, scope: str | None) -> ApiKey:
@@ -320,8 +319,7 @@ class FastLane:
                 path=Request(scope).url.path,  # as the route computes it
                 request_hash=idempotency.request_hash(parsed),
             )
-        request_id = scope.get("state", {}).get("request_id")
-        return messages, _WriteRequest(data, idempotent, request_id)
+        return messages, _WriteRequest(data, idempotent)
 
     def _reads_body_first(self, scope: Scope) -> bool:
         """Whether the lane may read this POST's body before admission.

@@ -26,31 +26,9 @@ def allocate(conn: Connection, workspace_id: str, resource: str, now: int) -> tu
     never reused, and created_at is unique and increasing (a tie is bumped by 1 us) —
     which is what makes cursor pagination exact.
     """
-    params = {"workspace_id": workspace_id, "resource": resource, "now": now}
-    ((display_id, created_at),) = fetch(conn, _upsert(conn.dialect.name), params)
+    params = {"workspace_id": workspace_id, "now": now, "resource_0": resource, "count_0": 1}
+    ((_, display_id, created_at),) = fetch(conn, _upsert(conn.dialect.name, 1), params)
     return int(display_id), int(created_at)
-
-
-@cache  # one statement per dialect, built once: nearly every change runs it
-def _upsert(dialect: str) -> Any:
-    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = bindparam("now", type_=_counters.c.last_created_at.type)
-    insert = dialect_insert(_counters).values(
-        workspace_id=bindparam("workspace_id"),
-        resource=bindparam("resource"),
-        last_display_id=1,
-        last_created_at=now,
-    )
-    return insert.on_conflict_do_update(
-        index_elements=[_counters.c.workspace_id, _counters.c.resource],
-        set_={
-            "last_display_id": _counters.c.last_display_id + 1,
-            "last_created_at": case(
-                (_counters.c.last_created_at >= now, _counters.c.last_created_at + 1),
-                else_=now,
-            ),
-        },
-    ).returning(_counters.c.last_display_id, _counters.c.last_created_at)
 
 
 def reserve(tx: Tx, resource: str, ahead: dict[str, int]) -> tuple[int, int]:
@@ -69,7 +47,7 @@ def reserve(tx: Tx, resource: str, ahead: dict[str, int]) -> tuple[int, int]:
     for i, (name, count) in enumerate(counts.items()):
         params[f"resource_{i}"] = name
         params[f"count_{i}"] = count
-    rows = fetch(tx.conn, _upsert_many(tx.conn.dialect.name, len(counts)), params)
+    rows = fetch(tx.conn, _upsert(tx.conn.dialect.name, len(counts)), params)
     taken = {row.resource: (int(row.last_display_id), int(row.last_created_at)) for row in rows}
     for name, count in counts.items():
         if name != resource:
@@ -86,9 +64,9 @@ def created_at(tx: Tx, resource: str) -> int:
     return allocate(tx.conn, tx.workspace_id, resource, tx.now)[1]
 
 
-@cache
-def _upsert_many(dialect: str, rows: int) -> Any:
-    """``_upsert`` for ``rows`` counters, each advanced by its ``count_<i>``: the row
+@cache  # one statement per dialect and row count, built once: nearly every change runs it
+def _upsert(dialect: str, rows: int) -> Any:
+    """The upsert of ``rows`` counters, each advanced by its ``count_<i>``: the row
     inserted holds the count and the last of its created_at values."""
     dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = bindparam("now", type_=BigInteger)
