@@ -3,7 +3,9 @@ engines, without ever letting a key past its limit."""
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -74,8 +76,10 @@ def test_a_lease_is_spent_in_its_own_second_and_the_rest_given_back_once():
     leases.keep("d", 100, 101, Grant(8, 18, 100))
     leases.keep("d", 100, 101, Grant(3, 21, 100))  # another thread's, same second: pooled
     assert leases.spend("d", 101) == Window(True, 13, 100)
-    leases.keep("d", 100, 100, Grant(8, 30, 100))  # a slow thread's, for a past second
-    assert leases.spend("d", 101) == Window(True, 14, 100)  # ignored: 101's lease stays
+    # A slow thread's, for a past second: 101's lease stays, and its 7 unspent hits can
+    # be spent by nobody now, so they go back to the database at once.
+    assert leases.keep("d", 100, 100, Grant(8, 30, 100)) == (100, 7)
+    assert leases.spend("d", 101) == Window(True, 14, 100)
     assert leases.ask("d", 100) == (8, None)  # nor does a stale request give 101's back
     assert leases.spend("d", 101) == Window(True, 15, 100)
     leases.keep("d", 100, 102, Grant(0, 100, 100))
@@ -140,6 +144,34 @@ def test_the_limit_holds_across_processes_taking_leases(database_url, make_key: 
     for app in apps:
         app.state.services.db.dispose()
     assert sum(admitted) == limit
+
+
+def test_a_lease_replaced_after_a_slow_thread_joined_it_hands_its_hits_back():
+    leases = Leases(most=8, share=4)
+    assert leases.keep("d", 100, 100, Grant(8, 8, 100)) is None
+    assert leases.ask("d", 101) == (8, (100, 7))  # second 100's hits given back
+    # A thread that decided in second 100 keeps its grant after that give-back: pooled
+    # into second 100's lease, whose hits nobody spends in second 101 ...
+    assert leases.keep("d", 100, 100, Grant(8, 16, 100)) is None
+    # ... so second 101's lease, replacing it, hands them back.
+    assert leases.keep("d", 100, 101, Grant(8, 24, 100)) == (100, 7)
+    assert leases.keep("d", 100, 101, Grant(8, 32, 100)) is None  # pooled, nothing owed
+    assert [leases.spend("d", 101) is not None for _ in range(15)] == [True] * 14 + [False]
+
+
+def test_hits_a_newer_lease_left_unspendable_go_back_to_the_database(app, db, make_key):
+    """A request whose grant lands after another thread's lease for a later second: its
+    unspent hits leave the slot at once, rather than refusing requests early until they
+    leave the window (what made the limit under-admit across processes)."""
+    key = make_key(rate_limit=1_000_000)
+    admission = app.state.services.admission
+    digest = admission.digest(f"Bearer {key}")
+    later = math.floor(time.time()) + 30  # as if another thread's second were ahead
+    app.state.services.rate_limiter.leases.keep(digest, 1_000_000, later, Grant(1, 1, later))
+    admitted = admission.admit(f"Bearer {key}")
+    assert admitted.window.allowed
+    # The decision took 64 hits (room 999,999 // 1024, at most 64); 63 went back.
+    assert sum(slots(db, admitted.key.id).values()) == 1
 
 
 @pytest.mark.parametrize("remaining_room", [2_047, 2_048])

@@ -147,7 +147,10 @@ class Admission:
                 if touch:
                     auth.touch(conn, key.id, now_us)
             touch = False
-            leases.keep(digest, key.rate_limit, second, grant)  # committed
+            owed = leases.keep(digest, key.rate_limit, second, grant)  # committed
+            if owed is not None:
+                with self.db.sqlite_driver_write(conn) as driver:
+                    DatabaseStore.give_back_sqlite(driver, key.id, owed)
             window = grant.window()
         else:
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
@@ -227,7 +230,9 @@ class Admission:
         if spent is None:
             granted, used, oldest = row.decision
             grant = Grant(int(granted), int(used), int(oldest))
-            leases.keep(digest, key.rate_limit, second, grant)  # committed with the statement
+            owed = leases.keep(digest, key.rate_limit, second, grant)  # committed already
+            if owed is not None:
+                DatabaseStore.give_back_postgres(conn, key.id, owed)
             window = grant.window()
         else:
             window = spent

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pivotal.core.errors import RateLimited, ServiceUnavailable
@@ -117,6 +117,12 @@ _TAKE_POSTGRES = text(
     f":bucket, :limit, :now, :window, {postgres_lock_id(':bucket')},"
     " :want, :share, :back_second, :back_hits)"
 )
+# A give-back outside a decision (Leases.keep's hits a newer lease left unspendable):
+# only ever lowers one older slot, so the row's own lock is enough.
+_GIVE_BACK_POSTGRES = text(
+    "UPDATE rate_limit_slots SET hits = GREATEST(hits - :hits, 0)"
+    " WHERE bucket = :bucket AND second = :second"
+)
 # SQLite's decision, run through sqlite3 itself (named parameters are native there).
 _GIVE_BACK_SQL = (
     "UPDATE rate_limit_slots SET hits = MAX(hits - :hits, 0)"
@@ -199,7 +205,7 @@ class DatabaseStore:
         """``take`` inside the caller's SQLite write transaction (the one writer is the
         lock)."""
         if back is not None:
-            conn.execute(_GIVE_BACK_SQL, {"bucket": bucket, "second": back[0], "hits": back[1]})
+            DatabaseStore.give_back_sqlite(conn, bucket, back)
         start = now - WINDOW_SECONDS
         used, oldest = conn.execute(_WINDOW_SQL, {"bucket": bucket, "start": start}).fetchone()
         oldest = now if oldest is None else int(oldest)
@@ -208,6 +214,16 @@ class DatabaseStore:
             return Grant(0, int(used), oldest)
         conn.execute(_ADD_SQL, {"bucket": bucket, "second": now, "hits": granted})
         return Grant(granted, int(used) + granted, oldest)
+
+    @staticmethod
+    def give_back_sqlite(conn: sqlite3.Connection, bucket: str, back: Unspent) -> None:
+        """Unspent hits out of their slot, inside the caller's SQLite write transaction."""
+        conn.execute(_GIVE_BACK_SQL, {"bucket": bucket, "second": back[0], "hits": back[1]})
+
+    @staticmethod
+    def give_back_postgres(conn: Connection, bucket: str, back: Unspent) -> None:
+        """Unspent hits out of their slot, on an autocommit PostgreSQL connection."""
+        conn.execute(_GIVE_BACK_POSTGRES, {"bucket": bucket, "second": back[0], "hits": back[1]})
 
     def check(self) -> bool:
         try:
@@ -239,7 +255,8 @@ class Leases:
     spare is granted up to ``MOST`` hits in one decision, never more than 1/``SHARE`` of
     the room it has left then (the database decides, under its lock), and this process
     spends them during that same second, so each hit still sits in the second it was
-    used. Unspent hits are given back with the key's next decision.
+    used. Unspent hits are given back with the key's next decision, or at once when a
+    slow request's grant can no longer be spent (``keep``).
 
     The limit always holds: every hit spent was granted under the database's lock. What
     it costs, only for keys with at least 2 * ``SHARE`` requests of room (the defaults
@@ -288,20 +305,31 @@ class Leases:
             # The database's own rule; at least one hit is always worth asking for.
             return max(1, grantable(self.most, room, self.share)), back
 
-    def keep(self, digest: str, limit: int, second: int, grant: Grant) -> None:
+    def keep(self, digest: str, limit: int, second: int, grant: Grant) -> Unspent | None:
         """Record a committed decision, whose first hit (if any) the asking request spent;
-        a refusal too, so that the next ask knows how much room the key had."""
+        a refusal too, so that the next ask knows how much room the key had.
+
+        Returns hits no request of this process can spend any more, which the caller
+        gives back at once: a slow thread's grant for a second a newer lease has
+        replaced, or the older lease this one replaces when such a grant joined it after
+        its give-back. Dropped instead, they would refuse requests early until they
+        left the window.
+        """
         unspent = max(grant.granted - 1, 0)
         with self._lock:
             lease = self._leases.get(digest)
             if lease is not None and lease.second > second:
-                return  # a newer lease is here already; this second's hits have passed
+                # A newer lease is here already; this second's hits have passed.
+                return (second, unspent) if unspent else None
             if lease is not None and lease.second == second:
                 # Another thread's lease for the same second: pool the unspent hits.
                 lease.unspent += unspent
                 lease.used = max(lease.used, grant.used)
-            else:
-                self._leases[digest] = _Lease(limit, second, unspent, grant.used, grant.oldest)
+                return None
+            self._leases[digest] = _Lease(limit, second, unspent, grant.used, grant.oldest)
+            if lease is not None and lease.unspent:
+                return (lease.second, lease.unspent)
+            return None
 
     def forget(self, digest: str) -> None:
         """Drop a key's lease (the key is revoked)."""
