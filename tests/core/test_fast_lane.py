@@ -83,6 +83,58 @@ def test_both_paths_answer_alike(client, long_way, customers, make_key: MakeKey)
         remaining = left[1]
 
 
+def test_single_customers_read_alike_from_leased_hits(
+    app: FastAPI, client, long_way, customers, other_api, make_key: MakeKey
+):
+    """With room to spare a key spends leased hits, and the lane then finds a customer in
+    the statement that looks the key up (on SQLite too): same answers as the long way,
+    deleted, missing and other workspaces' customers included, every one counted."""
+    theirs = other_api.post("/api/v1/customers", json={"name": "Not yours"}).json()
+    key = make_key(rate_limit=1_000_000)
+    targets = [
+        f"/api/v1/customers/{customers[0]['display_id']}",
+        f"/api/v1/customers/{customers[2]['id']}",
+        f"/api/v1/customers/{customers[1]['id']}",  # deleted: 404
+        f"/api/v1/customers/{theirs['id']}",  # another workspace's: 404
+        "/api/v1/customers/999999",
+        "/api/v1/customers/not-an-id",  # no statement at all: the long way's 404
+    ]
+    leases = app.state.services.rate_limiter.leases
+    digest = app.state.services.admission.digest(f"Bearer {key}")
+    for _ in range(3):  # a lease lasts its second: one that ends mid-way, then again
+        for _ in range(2):  # the first decision learns the room, the second leases
+            assert client.get("/api/v1/me", headers=auth(key)).status_code == 200
+        second, unspent = leases._leases[digest].second, leases._leases[digest].unspent
+        assert unspent > 2 * len(targets)
+        for target in targets * 2:
+            fast = client.get(target, headers=auth(key))
+            slow = long_way.get(target, headers=auth(key))
+            assert comparable(fast) == comparable(slow), target
+        if leases._leases[digest].second == second:
+            break
+    # Each of the lane's answers spent a leased hit (none took a decision of its own).
+    assert leases._leases[digest].unspent == unspent - 2 * len(targets)
+
+
+def test_a_revoked_key_holding_a_lease_reads_no_customer(app: FastAPI, client, make_key):
+    from pivotal.workspaces import service as workspaces
+
+    key = make_key(rate_limit=1_000_000)
+    made = client.post("/api/v1/customers", json={"name": "Acme"}, headers=auth(key)).json()
+    target = f"/api/v1/customers/{made['id']}"
+    assert client.get(target, headers=auth(key)).status_code == 200  # a lease is held now
+    services = app.state.services
+    digest = services.admission.digest(f"Bearer {key}")
+    assert services.rate_limiter.leases._leases[digest].unspent > 0
+    key_id = client.get("/api/v1/me", headers=auth(key)).json()["api_key"]["id"]
+    with services.db.transaction(write=True) as conn:
+        workspaces.revoke_key(conn, key_id)
+    response = client.get(target, headers=auth(key))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "api_key_revoked"
+    assert digest not in services.rate_limiter.leases._leases  # its hits died with it
+
+
 @pytest.mark.parametrize(
     "headers",
     [

@@ -6,8 +6,9 @@ the database (the default): on PostgreSQL one statement (the key lookup, with th
 migration's ``pivotal_rate_limit_take`` called for an active key only); on SQLite a
 lookup through the driver, then one short write transaction for the hit. A key with
 room to spare takes several hits per decision (ratelimit.Leases): until they are spent,
-in the same second, its requests need only the lookup (on PostgreSQL a hit is spent
-just before the lookup; a key found revoked then forgets its hits). A request refused
+in the same second, its requests need only the lookup (a hit is spent just before it;
+a key found revoked then forgets its hits), which on SQLite can find a single row too
+(``admit_and_find``), as PostgreSQL's statement always can. A request refused
 with 401 never reaches the limiter (SPEC §6), and a revoked key is refused on its very
 next request, whichever process serves it: nothing about keys is cached.
 """
@@ -17,11 +18,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Select, and_, column, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnClause,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 
 from pivotal.core import auth, clock
@@ -66,6 +79,12 @@ _ADMISSION_COLUMNS = (
     *(column(name) for name in auth.KEY_COLUMN_NAMES),
     column("decision", postgresql.ARRAY(BigInteger)),
 )
+# SQLite's lookup, for a request whose hit comes from a lease (its decisions are a
+# write transaction of their own, never part of a read).
+_LOOKUP_SQLITE = text(
+    f"SELECT {auth.KEY_COLUMNS} FROM {auth.KEY_TABLES} WHERE k.key_hash = :key_hash"
+)
+_KEY_COLUMNS: tuple[ColumnClause[Any], ...] = tuple(column(name) for name in auth.KEY_COLUMN_NAMES)
 
 
 @lru_cache(maxsize=32)
@@ -86,6 +105,19 @@ def _admit_and_find(point: PointLookup, ref_column: str, decide: bool) -> Select
         or_(admission.c.decision.is_(None), admission.c.decision[1] > 0),
     )
     return select(admission, found).select_from(admission.outerjoin(found, admitted))
+
+
+@lru_cache(maxsize=32)
+def _find_with_key(point: PointLookup, ref_column: str) -> Select[Any]:
+    """SQLite's lookup joined to the row ``point`` finds by ``ref_column`` in the key's
+    workspace. SQLite has no LATERAL: the row's query is a plain subquery, joined on its
+    workspace, which SQLite flattens into the join."""
+    key = _LOOKUP_SQLITE.columns(*_KEY_COLUMNS).subquery("a")
+    rows = point.visible.where(point.table.c[ref_column] == bindparam("ref"))
+    found = rows.where(point.table.c.deleted_at.is_(None)).subquery("r")
+    return select(key, found).select_from(
+        key.outerjoin(found, found.c.workspace_id == key.c.workspace_id)
+    )
 
 
 @dataclass(frozen=True)
@@ -132,9 +164,13 @@ class Admission:
             return Admitted(key, window, now)
         # SQLite: the lookup reads on its own, so a made-up key never waits for (or
         # holds) the one writer; only a known key's decision takes the write transaction.
-        key = auth.lookup(conn, digest)
-        touch = auth.needs_touch(key, now_us)
         leases = self.limiter.leases
+        try:
+            key = auth.lookup(conn, digest)
+        except AuthenticationFailed:
+            leases.forget(digest)  # a revoked key's hits die with it, as on PostgreSQL
+            raise
+        touch = auth.needs_touch(key, now_us)
         spent = leases.spend(digest, second) if self._in_database else None
         if spent is not None:
             window = spent
@@ -174,26 +210,52 @@ class Admission:
         with self.db.sqlite_driver_read(conn):
             return then(admitted)
 
-    @property
-    def finds_with_admission(self) -> bool:
-        """Whether ``admit_and_find`` folds a read into admission's statement: on
-        PostgreSQL with the limiter in the database."""
-        return not self.db.is_sqlite and self._in_database
-
     def admit_and_find(
         self, conn: Connection, digest: str, point: PointLookup, ref_column: str, ref: Any
-    ) -> tuple[Admitted, dict[str, Any] | None]:
+    ) -> tuple[Admitted, dict[str, Any] | None] | None:
         """``admit_on``, and the row of ``point`` whose ``ref_column`` is ``ref`` in the
         key's workspace (by column name; None when there is none), in one statement.
-        Only where ``finds_with_admission``."""
+
+        Where the limiter is in the database: on PostgreSQL always; on SQLite when the
+        hit comes from a lease (a decision is a write transaction of its own there).
+        Otherwise None, before any work: the caller admits, then reads.
+        """
+        if not self._in_database:
+            return None
         now = time.time()
+        second = math.floor(now)
+        if self.db.is_sqlite:
+            window = self.limiter.leases.spend(digest, second)
+            if window is None:
+                return None
+            rows = fetch(conn, _find_with_key(point, ref_column), {"key_hash": digest, "ref": ref})
+            key, found = self._key_and_row(rows, digest, len(_KEY_COLUMNS), point)
+        else:
+            key, window, found = self._decide_postgres(
+                conn, digest, second, (point, ref_column, ref)
+            )
         now_us = clock.now_us()
-        key, window, found = self._decide_postgres(
-            conn, digest, math.floor(now), (point, ref_column, ref)
-        )
         if auth.needs_touch(key, now_us):
-            auth.touch(conn, key.id, now_us)
+            with self.db.sqlite_driver_write(conn) if self.db.is_sqlite else nullcontext():
+                auth.touch(conn, key.id, now_us)
         return Admitted(key, window, now), found
+
+    def _key_and_row(
+        self, rows: list[Any], digest: str, key_width: int, point: PointLookup | None
+    ) -> tuple[auth.ApiKey, dict[str, Any] | None]:
+        """The active key of a lookup's rows (or its 401) and, with ``point``, the row
+        found beside it (its columns after the first ``key_width``), if any."""
+        try:
+            key = auth.key_from_row(rows[0] if rows else None, digest)  # 401 unless active
+        except AuthenticationFailed:
+            # Revoked while this process held hits for it: they die with the key (a
+            # revoked key has no budget left to spend, nor to give back).
+            self.limiter.leases.forget(digest)
+            raise
+        found = None
+        if point is not None and (values := rows[0][key_width:])[0] is not None:
+            found = dict(zip(point.visible.selected_columns.keys(), values, strict=True))
+        return key, found
 
     def _decide_postgres(
         self,
@@ -219,16 +281,11 @@ class Admission:
             point, ref_column, params["ref"] = find
             statement = _admit_and_find(point, ref_column, spent is None)
         rows = fetch(conn, statement, params)
-        try:
-            key = auth.key_from_row(rows[0] if rows else None, digest)  # 401 unless active
-        except AuthenticationFailed:
-            # Revoked while this process held hits for it: they die with the key (a
-            # revoked key has no budget left to spend, nor to give back).
-            leases.forget(digest)
-            raise
-        row = rows[0]
+        key, found = self._key_and_row(
+            rows, digest, len(_ADMISSION_COLUMNS), None if find is None else find[0]
+        )
         if spent is None:
-            granted, used, oldest = row.decision
+            granted, used, oldest = rows[0].decision
             grant = Grant(int(granted), int(used), int(oldest))
             owed = leases.keep(digest, key.rate_limit, second, grant)  # committed already
             if owed is not None:
@@ -236,7 +293,4 @@ class Admission:
             window = grant.window()
         else:
             window = spent
-        found = None
-        if find is not None and (values := row[len(_ADMISSION_COLUMNS) :])[0] is not None:
-            found = dict(zip(find[0].visible.selected_columns.keys(), values, strict=True))
         return key, window, found

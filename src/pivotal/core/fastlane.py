@@ -7,7 +7,8 @@ solving dependencies cost more than the work itself. A GET the lane fully unders
 with the same parts the FastAPI route uses: admission, the scope check, the service's
 read and the one error renderer. The read shares admission's connection, after the hit
 has committed: on SQLite in a read transaction of the driver's; on PostgreSQL in
-autocommit, and a single customer inside admission's own statement. One connection from
+autocommit. A single customer is found by admission's own statement where it can (on
+SQLite when the hit comes from a lease: Admission.admit_and_find). One connection from
 the pool and, on PostgreSQL, one trip to a worker thread per request.
 
 A POST of a write lane (WriteLane) is taken only once its body has been read and has
@@ -74,7 +75,7 @@ class LaneRequest:
 @dataclass(frozen=True)
 class PointRead:
     """A read that is one row found by the path's reference, then rendered: where
-    admission can (Admission.finds_with_admission), its statement finds the row too."""
+    admission can (Admission.admit_and_find), its statement finds the row too."""
 
     lookup: PointLookup
     render: Callable[[dict[str, Any]], Any]
@@ -354,15 +355,16 @@ class FastLane:
         answer = _Answer()
         with _answering(answer):
             digest = admission.digest(header)
-            point = lane.point if admission.finds_with_admission else None
+            point = lane.point
             parsed = parse_ref(ref) if point is not None else None
             with self.services.db.connect() as conn:
                 if point is not None and parsed is not None:
-                    # One statement: the key, the limiter's decision (or the lookup
-                    # alone, with a lease) and the row.
-                    admitted, row = admission.admit_and_find(conn, digest, point.lookup, *parsed)
-                    answer.found(point, lane.scope, admitted, row)
-                    return answer
+                    # Where it can, one statement: the key, the limiter's decision (or
+                    # the lookup alone, with a lease) and the row.
+                    found = admission.admit_and_find(conn, digest, point.lookup, *parsed)
+                    if found is not None:
+                        answer.found(point, lane.scope, *found)
+                        return answer
                 # The read shares admission's connection; its 403s and 404s still
                 # count against the limit (the hit has committed).
                 admission.admit_then(
