@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Select, TextClause, bindparam, insert, select, text, update
@@ -137,6 +140,47 @@ def test_a_lost_connection_is_invalidated_with_its_pool(db: Database) -> None:
     with db.connect() as first, db.connect() as second:
         fresh = {fetch(first, backend, {})[0].pid, fetch(second, backend, {})[0].pid}
     assert not fresh & {pid, idle_pid}
+
+
+def test_a_worker_keeps_its_connection_between_jobs(database_url: str) -> None:
+    """On PostgreSQL each worker thread (``Database.run``) keeps the connection it gets
+    from ``connect`` for its next jobs, rather than a pool checkout per request; a second
+    connection within a job is the pool's, a replaced pool's connection is not used
+    again, and shutting down gives every kept connection back."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite work runs where it is asked for, on pooled connections")
+    db = Database(database_url, threads=3)
+    pool = db._autocommit_engine.pool
+    backend = text("SELECT pg_backend_pid() AS pid")
+
+    def job() -> tuple[int, int]:
+        with db.connect() as conn:
+            with db.connect() as second:
+                other = fetch(second, backend, {})[0].pid
+            return fetch(conn, backend, {})[0].pid, other
+
+    async def jobs() -> set[int]:
+        answers = await asyncio.gather(*(db.run(job) for _ in range(30)))
+        assert all(kept != other for kept, other in answers)
+        return {kept for kept, _ in answers}
+
+    kept = asyncio.run(jobs())
+    assert 1 <= len(kept) <= 3
+    assert pool.checkedout() == len(kept)  # held between jobs, not back in the pool
+    db._autocommit_engine.dispose()  # as after a lost connection (fetch)
+    again = asyncio.run(jobs())
+    assert not again & kept
+    db.dispose()
+    deadline = time.monotonic() + 10
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as probe:
+        while True:
+            alive = probe.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (list(again),)
+            ).fetchone()
+            if alive == (0,) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert alive == (0,)
 
 
 def test_every_parameter_needs_a_value(db: Database) -> None:
