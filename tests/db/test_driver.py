@@ -183,6 +183,28 @@ def test_a_worker_keeps_its_connection_between_jobs(database_url: str) -> None:
     assert alive == (0,)
 
 
+def test_sqlite_keeps_one_connection_for_the_work_it_runs_inline(database_url: str) -> None:
+    """On SQLite ``connect`` hands out one kept connection, to one user at a time (a
+    second at the same moment gets the pool's), always outside any transaction, and
+    gives it back at dispose."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's; PostgreSQL keeps one per worker thread")
+    db = Database(database_url)
+    pool = db.engine.pool
+    with db.connect() as first:
+        with db.connect() as second:
+            assert second is not first
+        sqlite_driver_connection = engine.sqlite_driver(first)
+        sqlite_driver_connection.execute("BEGIN")  # left open, as by a failing user
+    assert pool.checkedout() == 1  # kept, not back in the pool
+    with db.connect() as again:
+        assert again is first
+        assert not engine.sqlite_driver(again).in_transaction
+        assert fetch(again, text("SELECT 1 AS one"), {})[0].one == 1
+    db.dispose()
+    assert pool.checkedout() == 0
+
+
 def test_every_parameter_needs_a_value(db: Database) -> None:
     # SQLAlchemy would refuse the missing value too; it must never go as NULL.
     with db.connect() as conn, pytest.raises((KeyError, DBAPIError), match="now"):

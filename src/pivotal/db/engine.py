@@ -11,7 +11,7 @@ import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -83,6 +83,7 @@ class Database:
         # PostgreSQL work from async code runs on these (see run); more mostly contend
         # for the GIL. Never more than the pool has connections.
         self._workers = _Workers(min(threads, pool_size), "pivotal-db")
+        self._sqlite_slot = _Slot()  # see connect; unused on PostgreSQL
         if self.is_sqlite:
             self._autocommit_engine = self.engine
         else:
@@ -130,44 +131,34 @@ class Database:
     def connect(self) -> Iterator[Connection]:
         """A connection outside any transaction, for a request's work done in steps.
 
-        On PostgreSQL it is in autocommit; a worker thread (see ``run``) keeps its own
-        between jobs, which spares every request the pool's checkout and checkin (about
-        a sixth of a GET's CPU here). On SQLite, SQLAlchemy statements belong inside
-        ``sqlite_transaction``, and so does a ``fetch`` that falls back to SQLAlchemy; the
-        driver's own statements (``sqlite_driver``, a ``fetch`` on the driver path)
-        commit by themselves, or inside ``sqlite_driver_write`` or ``sqlite_driver_read``.
+        Kept between requests rather than checked out of the pool and back for each
+        (about a sixth of a GET's CPU here): on PostgreSQL one per worker thread (see
+        ``run``), in autocommit; on SQLite one for the work run inline on the event
+        loop, one request at a time (any other at the same moment takes the pool's).
+        On SQLite, SQLAlchemy statements belong inside ``sqlite_transaction``, and so
+        does a ``fetch`` that falls back to SQLAlchemy; the driver's own statements
+        (``sqlite_driver``, a ``fetch`` on the driver path) commit by themselves, or
+        inside ``sqlite_driver_write`` or ``sqlite_driver_read``.
         """
         if self.is_sqlite:
-            with self.engine.connect() as connection:
+            slot: _Slot | None = self._sqlite_slot
+        else:
+            slot = self._workers.slot()  # None off the workers
+        engine = self.engine if self.is_sqlite else self._autocommit_engine
+        if slot is None or not slot.take():  # taken: a second connection in one job
+            with engine.connect() as connection:
                 yield connection
             return
-        slot = self._workers.slot()
-        if slot is None or slot.busy:  # not a worker, or a second connection in one job
-            with self.autocommit() as connection:
-                yield connection
-            return
-        held = self._held(slot)
-        slot.busy = True
         try:
+            held = slot.connection
+            if held is None or held.invalidated or held.closed or slot.pool is not engine.pool:
+                # A lost connection replaces the pool: the others are as likely lost.
+                slot.drop(close=True)
+                held = slot.connection = engine.connect()
+                slot.pool = engine.pool
             yield held
         finally:
-            slot.busy = False
-            if held.in_transaction():  # SQLAlchemy's autobegin; nothing on the server
-                try:
-                    held.rollback()
-                except DBAPIError:
-                    slot.drop()
-
-    def _held(self, slot: _Slot) -> Connection:
-        """The slot's connection, replaced when it is unusable or its pool was replaced
-        (a lost connection replaces the pool: the others are as likely lost)."""
-        engine = self._autocommit_engine
-        held = slot.connection
-        if held is None or held.invalidated or held.closed or slot.pool is not engine.pool:
-            slot.drop(close=True)
-            held = slot.connection = engine.connect()
-            slot.pool = engine.pool
-        return held
+            slot.put_back(self.is_sqlite)
 
     @contextmanager
     def sqlite_transaction(self, connection: Connection, *, write: bool) -> Iterator[None]:
@@ -237,8 +228,9 @@ class Database:
         return await self._workers.run(fn, *args)
 
     def dispose(self) -> None:
-        # Workers first: the connections they keep go back to the pools disposed next.
+        # Kept connections first: back to the pools, which close them as idle ones.
         self._workers.shutdown(wait=True)
+        self._sqlite_slot.drop()
         self.engine.dispose()
         self._autocommit_engine.dispose()
 
@@ -321,11 +313,30 @@ class _Workers:
 
 @dataclass
 class _Slot:
-    """A worker thread's own autocommit connection (PostgreSQL): kept between jobs."""
+    """A connection ``Database.connect`` keeps between requests, for one user at a time."""
 
     connection: Connection | None = None
     pool: Any = None  # the pool it came from
-    busy: bool = False
+    _free: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        """Whether the slot was free (it is now taken); never waits."""
+        return self._free.acquire(blocking=False)
+
+    def put_back(self, sqlite: bool) -> None:
+        """Free the slot, its connection outside any transaction (a user's error can
+        leave one open: SQLAlchemy's autobegin, or an SQLite driver transaction)."""
+        held = self.connection
+        try:
+            if held is not None and not held.closed and not held.invalidated:
+                if sqlite and sqlite_driver(held).in_transaction:
+                    sqlite_driver(held).execute("ROLLBACK")
+                if held.in_transaction():
+                    held.rollback()
+        except (DBAPIError, sqlite3.Error):
+            self.drop(close=True)
+        finally:
+            self._free.release()
 
     def drop(self, *, close: bool = False) -> None:
         """Give the connection back to its pool, or (``close``) close it outright: a
