@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from conftest import SECRET, MakeKey
 from pivotal.app import FAST_LANES, FAST_WRITES, create_app
 from pivotal.config import Settings
 from pivotal.core.fastlane import FastLane
+from pivotal.db.engine import Database, sqlite_driver
 from support import auth
 
 VOLATILE_HEADERS = {"x-request-id", "x-ratelimit-remaining", "x-ratelimit-reset", "date"}
@@ -99,21 +101,45 @@ def test_single_customers_read_alike_from_leased_hits(
         "/api/v1/customers/999999",
         "/api/v1/customers/not-an-id",  # no statement at all: the long way's 404
     ]
-    leases = app.state.services.rate_limiter.leases
-    digest = app.state.services.admission.digest(f"Bearer {key}")
+    services = app.state.services
+    leases = services.rate_limiter.leases
+    digest = services.admission.digest(f"Bearer {key}")
     for _ in range(3):  # a lease lasts its second: one that ends mid-way, then again
         for _ in range(2):  # the first decision learns the room, the second leases
             assert client.get("/api/v1/me", headers=auth(key)).status_code == 200
         second, unspent = leases._leases[digest].second, leases._leases[digest].unspent
         assert unspent > 2 * len(targets)
+        statements: dict[str, int] = {}
         for target in targets * 2:
-            fast = client.get(target, headers=auth(key))
+            with statements_run(services.db) as run:
+                fast = client.get(target, headers=auth(key))
+            statements[target] = len(run)
             slow = long_way.get(target, headers=auth(key))
             assert comparable(fast) == comparable(slow), target
         if leases._leases[digest].second == second:
             break
-    # Each of the lane's answers spent a leased hit (none took a decision of its own).
+    else:
+        pytest.fail("every try crossed a second boundary")
+    # Each of the lane's answers spent a leased hit (none took a decision of its own),
     assert leases._leases[digest].unspent == unspent - 2 * len(targets)
+    # and on SQLite found its customer with the key, in one statement, as on PostgreSQL.
+    if services.db.is_sqlite:
+        assert all(statements[target] == 1 for target in targets[:-1]), statements
+
+
+@contextmanager
+def statements_run(db: Database) -> Iterator[list[str]]:
+    """The SQL run meanwhile on SQLite's kept connection (db/engine.py, connect)."""
+    run: list[str] = []
+    kept = db._sqlite_slot.connection
+    driver = sqlite_driver(kept) if db.is_sqlite and kept is not None else None
+    if driver is not None:
+        driver.set_trace_callback(run.append)
+    try:
+        yield run
+    finally:
+        if driver is not None:
+            driver.set_trace_callback(None)
 
 
 def test_a_revoked_key_holding_a_lease_reads_no_customer(app: FastAPI, client, make_key):

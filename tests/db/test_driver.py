@@ -145,12 +145,12 @@ def test_a_lost_connection_is_invalidated_with_its_pool(db: Database) -> None:
 def test_a_worker_keeps_its_connection_between_jobs(database_url: str) -> None:
     """On PostgreSQL each worker thread (``Database.run``) keeps the connection it gets
     from ``connect`` for its next jobs, rather than a pool checkout per request; a second
-    connection within a job is the pool's, a replaced pool's connection is not used
-    again, and shutting down gives every kept connection back."""
+    connection within a job is the pool's. After a lost connection the kept ones are
+    not used again (whether ``fetch`` replaced the pool or SQLAlchemy marked its
+    connections stale), and dispose closes every kept connection."""
     if database_url.startswith("sqlite"):
-        pytest.skip("SQLite work runs where it is asked for, on pooled connections")
+        pytest.skip("SQLite keeps one for the process (the next test)")
     db = Database(database_url, threads=3)
-    pool = db._autocommit_engine.pool
     backend = text("SELECT pg_backend_pid() AS pid")
 
     def job() -> tuple[int, int]:
@@ -164,18 +164,34 @@ def test_a_worker_keeps_its_connection_between_jobs(database_url: str) -> None:
         assert all(kept != other for kept, other in answers)
         return {kept for kept, _ in answers}
 
-    kept = asyncio.run(jobs())
-    assert 1 <= len(kept) <= 3
-    assert pool.checkedout() == len(kept)  # held between jobs, not back in the pool
-    db._autocommit_engine.dispose()  # as after a lost connection (fetch)
-    again = asyncio.run(jobs())
-    assert not again & kept
-    db.dispose()
+    def lose_own_connection() -> None:
+        with db.connect() as conn:
+            pid = fetch(conn, backend, {})[0].pid
+            with db.transaction(write=True) as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(OperationalError):
+                conn.execute(text("SELECT 1"))  # SQLAlchemy's own statement, not fetch's
+
+    seen: set[int] = set()
+    try:
+        first = asyncio.run(jobs())
+        assert 1 <= len(first) <= 3
+        # Held between jobs, not back in the pool.
+        assert db._autocommit_engine.pool.checkedout() == len(first)
+        asyncio.run(db.run(lose_own_connection))
+        second = asyncio.run(jobs())
+        assert not second & first
+        db._autocommit_engine.dispose()  # what fetch does after a lost connection
+        third = asyncio.run(jobs())
+        assert not third & (first | second)
+        seen = first | second | third
+    finally:
+        db.dispose()
     deadline = time.monotonic() + 10
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as probe:
         while True:
             alive = probe.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (list(again),)
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (list(seen),)
             ).fetchone()
             if alive == (0,) or time.monotonic() > deadline:
                 break
@@ -191,6 +207,14 @@ def test_sqlite_keeps_one_connection_for_the_work_it_runs_inline(database_url: s
         pytest.skip("SQLite's; PostgreSQL keeps one per worker thread")
     db = Database(database_url)
     pool = db.engine.pool
+    try:
+        kept_once(db, pool)
+    finally:
+        db.dispose()
+    assert pool.checkedout() == 0
+
+
+def kept_once(db: Database, pool: Any) -> None:
     with db.connect() as first:
         with db.connect() as second:
             assert second is not first
@@ -201,8 +225,6 @@ def test_sqlite_keeps_one_connection_for_the_work_it_runs_inline(database_url: s
         assert again is first
         assert not engine.sqlite_driver(again).in_transaction
         assert fetch(again, text("SELECT 1 AS one"), {})[0].one == 1
-    db.dispose()
-    assert pool.checkedout() == 0
 
 
 def test_every_parameter_needs_a_value(db: Database) -> None:

@@ -4,7 +4,8 @@ Every authenticated request pays for this before any work, so it is kept to the 
 steps, all on one connection the request's read can reuse. Where the limiter lives in
 the database (the default): on PostgreSQL one statement (the key lookup, with the
 migration's ``pivotal_rate_limit_take`` called for an active key only); on SQLite a
-lookup through the driver, then one short write transaction for the hit. A key with
+lookup through the driver, then one short write transaction for the hit (rarely one
+more, for hits ``Leases.keep`` hands back). A key with
 room to spare takes several hits per decision (ratelimit.Leases): until they are spent,
 in the same second, its requests need only the lookup (a hit is spent just before it;
 a key found revoked then forgets its hits), which on SQLite can find a single row too
@@ -15,6 +16,7 @@ next request, whichever process serves it: nothing about keys is cached.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import SQLAlchemyError
 
 from pivotal.core import auth, clock
 from pivotal.core.errors import AuthenticationFailed
@@ -45,11 +48,14 @@ from pivotal.core.ratelimit import (
     DatabaseStore,
     Grant,
     RateLimiter,
+    Unspent,
     Window,
     postgres_lock_id,
     take_parameters,
 )
 from pivotal.db.engine import Database, fetch
+
+log = logging.getLogger("pivotal.ratelimit")
 
 T = TypeVar("T")
 
@@ -185,8 +191,7 @@ class Admission:
             touch = False
             owed = leases.keep(digest, key.rate_limit, second, grant)  # committed
             if owed is not None:
-                with self.db.sqlite_driver_write(conn) as driver:
-                    DatabaseStore.give_back_sqlite(driver, key.id, owed)
+                self._give_back(key.id, owed, conn)
             window = grant.window()
         else:
             window = self.limiter.store.hit(key.id, key.rate_limit, second)
@@ -240,6 +245,19 @@ class Admission:
                 auth.touch(conn, key.id, now_us)
         return Admitted(key, window, now), found
 
+    def _give_back(self, bucket: str, owed: Unspent, conn: Connection) -> None:
+        """Give back hits ``Leases.keep`` found nobody can spend, on a best-effort basis:
+        the request was admitted already, and a failure costs only early refusals until
+        those hits leave the window."""
+        try:
+            if self.db.is_sqlite:
+                with self.db.sqlite_driver_write(conn) as driver:
+                    DatabaseStore.give_back_sqlite(driver, bucket, owed)
+            else:
+                DatabaseStore.give_back_postgres(conn, bucket, owed)
+        except SQLAlchemyError as exc:
+            log.warning("rate-limit hits not given back (%s): %s", bucket, exc)
+
     def _key_and_row(
         self, rows: list[Any], digest: str, key_width: int, point: PointLookup | None
     ) -> tuple[auth.ApiKey, dict[str, Any] | None]:
@@ -289,7 +307,7 @@ class Admission:
             grant = Grant(int(granted), int(used), int(oldest))
             owed = leases.keep(digest, key.rate_limit, second, grant)  # committed already
             if owed is not None:
-                DatabaseStore.give_back_postgres(conn, key.id, owed)
+                self._give_back(key.id, owed, conn)
             window = grant.window()
         else:
             window = spent

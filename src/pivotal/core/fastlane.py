@@ -8,8 +8,8 @@ with the same parts the FastAPI route uses: admission, the scope check, the serv
 read and the one error renderer. The read shares admission's connection, after the hit
 has committed: on SQLite in a read transaction of the driver's; on PostgreSQL in
 autocommit. A single customer is found by admission's own statement where it can (on
-SQLite when the hit comes from a lease: Admission.admit_and_find). One connection from
-the pool and, on PostgreSQL, one trip to a worker thread per request.
+SQLite when the hit comes from a lease: Admission.admit_and_find). One connection (kept
+by Database.connect) and, on PostgreSQL, one trip to a worker thread per request.
 
 A POST of a write lane (WriteLane) is taken only once its body has been read and has
 validated; admission and the write then run in one trip to a worker thread, the write

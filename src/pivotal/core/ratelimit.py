@@ -263,7 +263,8 @@ class Leases:
     of 60 and 30 never get there): with several processes, hits another one holds
     unspent can refuse a request early, and a process's X-RateLimit-Remaining does not
     see the others' requests of the current second. Hits left unspent when a process
-    dies (or a decision fails) stay counted until they leave the window.
+    dies (or a decision fails), or when a key's requests stop within the second, stay
+    counted until they leave the window.
 
     Keyed by the key's digest: on PostgreSQL the process decides before its one
     statement (lookup and decision) tells it the key's id.

@@ -24,7 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from pivotal.db import libpq
@@ -133,8 +133,9 @@ class Database:
 
         Kept between requests rather than checked out of the pool and back for each
         (about a sixth of a GET's CPU here): on PostgreSQL one per worker thread (see
-        ``run``), in autocommit; on SQLite one for the work run inline on the event
-        loop, one request at a time (any other at the same moment takes the pool's).
+        ``run``), in autocommit; on SQLite one for the process, used by one request at a
+        time (work runs inline on the event loop; any other user at the same moment,
+        such as admission on a thread with the Redis limiter, takes the pool's).
         On SQLite, SQLAlchemy statements belong inside ``sqlite_transaction``, and so
         does a ``fetch`` that falls back to SQLAlchemy; the driver's own statements
         (``sqlite_driver``, a ``fetch`` on the driver path) commit by themselves, or
@@ -151,8 +152,7 @@ class Database:
             return
         try:
             held = slot.connection
-            if held is None or held.invalidated or held.closed or slot.pool is not engine.pool:
-                # A lost connection replaces the pool: the others are as likely lost.
+            if held is None or not slot.usable(engine.pool):
                 slot.drop(close=True)
                 held = slot.connection = engine.connect()
                 slot.pool = engine.pool
@@ -228,9 +228,12 @@ class Database:
         return await self._workers.run(fn, *args)
 
     def dispose(self) -> None:
-        # Kept connections first: back to the pools, which close them as idle ones.
+        # Kept connections first, closed with the pools (a worker stuck past the wait
+        # closes its own when it stops).
         self._workers.shutdown(wait=True)
-        self._sqlite_slot.drop()
+        if self._sqlite_slot.take(wait=10.0):  # not from under a request still using it
+            self._sqlite_slot.drop(close=True)
+            self._sqlite_slot.put_back(sqlite=True)
         self.engine.dispose()
         self._autocommit_engine.dispose()
 
@@ -283,7 +286,7 @@ class _Workers:
         try:
             self._serve()
         finally:
-            slot.drop()  # at shutdown: back to its pool, which closes it once disposed
+            slot.drop(close=True)  # the thread stops when its Database is disposed
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -319,9 +322,21 @@ class _Slot:
     pool: Any = None  # the pool it came from
     _free: threading.Lock = field(default_factory=threading.Lock)
 
-    def take(self) -> bool:
-        """Whether the slot was free (it is now taken); never waits."""
-        return self._free.acquire(blocking=False)
+    def take(self, wait: float = 0.0) -> bool:
+        """Whether the slot was free (it is now taken), waiting ``wait`` seconds at most."""
+        return self._free.acquire(timeout=wait) if wait else self._free.acquire(blocking=False)
+
+    def usable(self, pool: Any) -> bool:
+        """Whether the kept connection can serve again. Not once closed or invalidated,
+        nor when its pool was replaced (``fetch`` does so for a lost connection: the
+        others are as likely lost) or marked older connections stale (SQLAlchemy does
+        so for a lost one, to recycle the rest at their next checkout, which a kept
+        connection never has)."""
+        held = self.connection
+        if held is None or held.closed or held.invalidated or self.pool is not pool:
+            return False
+        record = getattr(held.connection, "_connection_record", None)
+        return record is None or record.starttime >= getattr(pool, "_invalidate_time", 0)
 
     def put_back(self, sqlite: bool) -> None:
         """Free the slot, its connection outside any transaction (a user's error can
@@ -333,7 +348,7 @@ class _Slot:
                     sqlite_driver(held).execute("ROLLBACK")
                 if held.in_transaction():
                     held.rollback()
-        except (DBAPIError, sqlite3.Error):
+        except (SQLAlchemyError, sqlite3.Error):
             self.drop(close=True)
         finally:
             self._free.release()
@@ -342,9 +357,9 @@ class _Slot:
         """Give the connection back to its pool, or (``close``) close it outright: a
         replaced pool would keep it open, idle, until it is garbage."""
         held, self.connection = self.connection, None
-        if held is not None:
-            with suppress(DBAPIError):
-                if close:
+        if held is not None and not held.closed:
+            with suppress(SQLAlchemyError):  # never in the way of what a request raised
+                if close and not held.invalidated:
                     held.invalidate()
                 held.close()
 
