@@ -225,6 +225,16 @@ def kept_once(db: Database, pool: Any) -> None:
         assert again is first
         assert not engine.sqlite_driver(again).in_transaction
         assert fetch(again, text("SELECT 1 AS one"), {})[0].one == 1
+        with db.transaction(write=False) as inner:  # taken: the pool's
+            assert inner is not again
+    # Transactions run on it too, when it is free.
+    with pytest.raises(RuntimeError), db.transaction(write=True) as tx:
+        assert tx is first
+        tx.execute(text("INSERT INTO rate_limit_slots (bucket, second, hits) VALUES ('x', 1, 1)"))
+        raise RuntimeError("rolled back")
+    with db.transaction(write=False) as tx:
+        assert tx is first
+        assert tx.execute(text("SELECT count(*) FROM rate_limit_slots")).scalar() == 0
 
 
 def test_every_parameter_needs_a_value(db: Database) -> None:

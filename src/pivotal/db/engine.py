@@ -104,13 +104,11 @@ class Database:
 
         On PostgreSQL a read runs in autocommit instead: under READ COMMITTED each
         statement of a transaction takes its own snapshot anyway, so a read sees exactly
-        the same without the BEGIN and COMMIT round trips.
+        the same without the BEGIN and COMMIT round trips. On SQLite it runs on the
+        connection ``connect`` keeps, when that is free.
         """
         if self.is_sqlite:
-            with (
-                self.engine.connect() as connection,
-                self.sqlite_transaction(connection, write=write),
-            ):
+            with self.connect() as connection, self.sqlite_transaction(connection, write=write):
                 yield connection
             return
         if not write:
