@@ -117,17 +117,16 @@ _TAKE_POSTGRES = text(
     f":bucket, :limit, :now, :window, {postgres_lock_id(':bucket')},"
     " :want, :share, :back_second, :back_hits)"
 )
-# A give-back outside a decision (Leases.keep's hits a newer lease left unspendable):
-# only ever lowers one older slot, so the row's own lock is enough.
-_GIVE_BACK_POSTGRES = text(
-    "UPDATE rate_limit_slots SET hits = GREATEST(hits - :hits, 0)"
-    " WHERE bucket = :bucket AND second = :second"
-)
-# SQLite's decision, run through sqlite3 itself (named parameters are native there).
+# Unspent hits out of their slot, never below 0, in SQL both engines read: in SQLite's
+# decision (run through sqlite3, where named parameters are native), and on PostgreSQL
+# outside one (Leases.keep's hits a newer lease left unspendable), where it only ever
+# lowers one older slot, so the row's own lock is enough.
 _GIVE_BACK_SQL = (
-    "UPDATE rate_limit_slots SET hits = MAX(hits - :hits, 0)"
+    "UPDATE rate_limit_slots SET hits = CASE WHEN hits > :hits THEN hits - :hits ELSE 0 END"
     " WHERE bucket = :bucket AND second = :second"
 )
+_GIVE_BACK = text(_GIVE_BACK_SQL)
+# The rest of SQLite's decision, through sqlite3 too.
 _WINDOW_SQL = (
     "SELECT COALESCE(SUM(hits), 0), MIN(CASE WHEN hits > 0 THEN second END)"
     " FROM rate_limit_slots WHERE bucket = :bucket AND second > :start"
@@ -223,7 +222,7 @@ class DatabaseStore:
     @staticmethod
     def give_back_postgres(conn: Connection, bucket: str, back: Unspent) -> None:
         """Unspent hits out of their slot, on an autocommit PostgreSQL connection."""
-        conn.execute(_GIVE_BACK_POSTGRES, {"bucket": bucket, "second": back[0], "hits": back[1]})
+        conn.execute(_GIVE_BACK, {"bucket": bucket, "second": back[0], "hits": back[1]})
 
     def check(self) -> bool:
         try:
