@@ -20,7 +20,7 @@ from pivotal import __version__
 from pivotal.activity.router import router as activity_router
 from pivotal.config import Settings
 from pivotal.contacts.router import router as contacts_router
-from pivotal.core import handlers
+from pivotal.core import handlers, logs
 from pivotal.core.context import Services
 from pivotal.core.fastlane import FastLane, Lane, PointRead, WriteLane
 from pivotal.core.middleware import RequestContextMiddleware
@@ -56,6 +56,13 @@ async def _maintenance(services: Services) -> None:
             log.exception("maintenance round failed")
 
 
+async def _flush_logs() -> None:
+    """Write the log lines gathered since the last round (see core/logs.py)."""
+    while True:
+        await asyncio.sleep(logs.FLUSH_SECONDS)
+        logs.flush()
+
+
 def _tune_garbage_collector() -> None:
     """Once per process, before serving: collect, then freeze everything alive so far
     (modules, the app, its statements), and collect the young generation less often.
@@ -76,12 +83,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
     # Here, not only in the CLI: `serve --workers N` starts fresh processes, and each
     # must write its own access lines (a no-op where logging is already set up).
-    logging.basicConfig(level=services.settings.log_level, format="%(message)s")
+    logs.configure(services.settings.log_level)
     # Blocking work (PostgreSQL calls, DNS, the dashboard's pages) runs on a few threads:
     # more of them only fight over the GIL, and throughput falls as tail latency grows.
     to_thread.current_default_thread_limiter().total_tokens = services.settings.threads
     _tune_garbage_collector()
-    tasks = [asyncio.create_task(_maintenance(services))]
+    tasks = [asyncio.create_task(_maintenance(services)), asyncio.create_task(_flush_logs())]
     stop = asyncio.Event()
     if services.settings.run_worker:
         from pivotal.workers import run_workers
@@ -93,6 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         for task in tasks:
             task.cancel()
+        logs.flush()
 
 
 # The GETs integrations repeat all day, served by core/fastlane.py.

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from pivotal.config import Settings
+from pivotal.core import logs
 from pivotal.core.errors import ApiError
 from pivotal.core.secret_key import load_secret_key
 from pivotal.db.engine import Database
@@ -116,7 +117,7 @@ def serve(
         upgrade(settings.database_url)
     except Exception as exc:
         fail(f"cannot open the database {_safe_url(settings.database_url)}: {_reason(exc)}")
-    logging.basicConfig(level=settings.log_level, format="%(message)s", stream=sys.stderr)
+    logs.configure(settings.log_level)  # batched lines, flushed by the app's loop
     # Read by every process's Settings: each runs the workers (they share the queues)
     # unless told not to.
     os.environ["PIVOTAL_RUN_WORKER"] = "0" if no_worker else "1"
