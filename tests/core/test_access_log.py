@@ -4,11 +4,14 @@ key prefix; never a full key or a request body."""
 from __future__ import annotations
 
 import logging
+import os
+import re
 
 import orjson
 import pytest
 
 from pivotal.core import clock
+from pivotal.core.middleware import new_request_id
 
 
 def test_one_json_line_per_request_without_secrets(api, keys, caplog):
@@ -72,3 +75,24 @@ def test_an_unexpected_error_is_a_500_envelope_logged_once(api, caplog, monkeypa
     assert [(e["status"], e["request_id"]) for e in access] == [(500, "req-boom")]
     # The failed request counted against the limit, as any answered request does.
     assert int(api.get("/api/v1/me").headers["x-ratelimit-remaining"]) == 57
+
+
+def test_generated_request_ids_differ_and_a_forked_worker_makes_its_own() -> None:
+    """Granian forks its workers: each must draw other ids than its parent's, or two
+    workers would answer with the same ones."""
+    made = {new_request_id() for _ in range(10_000)}
+    assert len(made) == 10_000
+    assert all(re.fullmatch(r"req_[0-9a-f]{24}", request_id) for request_id in made)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one id to the parent, then out without any cleanup
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    try:
+        child = os.read(read, 100).decode()
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert re.fullmatch(r"req_[0-9a-f]{24}", child)
+    assert child != new_request_id()
