@@ -13,6 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from pivotal.app import create_app
+from pivotal.core import auth as auth_keys
+from pivotal.core.admission import DIGESTS_KEPT
+from pivotal.core.errors import ApiError
 from pivotal.db.tables import metadata
 from pivotal.workspaces import service as workspaces
 from support import assert_error, auth
@@ -439,3 +442,22 @@ def test_key_without_explicit_scopes_has_all_of_them(app, keys):
 def test_401_wins_over_403(client):
     # No key at all: authentication is reported, not a scope problem.
     assert_error(client.delete("/api/v1/customers/1"), 401, "missing_api_key")
+
+
+def test_remembered_digests_are_the_keys_hashes_and_stay_bounded(app, keys):
+    """Admission remembers each well-formed header's digest (the HMAC is most of a
+    lookup's cost), never a malformed one, and never more than DIGESTS_KEPT."""
+    admission = app.state.services.admission
+    header = f"Bearer {keys.live}"
+    digest = auth_keys.hash_key(app.state.services.secret_key, keys.live)
+    assert admission.digest(header) == admission.digest(header) == digest
+    for bad in (None, "", "Bearer nope", "Basic " + keys.live):
+        with pytest.raises(ApiError):
+            admission.digest(bad)
+    assert "Bearer nope" not in admission._digests and len(admission._digests) == 1
+    for n in range(DIGESTS_KEPT + 5):
+        made_up = f"Bearer pivotal_{n:032d}"
+        assert admission.digest(made_up) == auth_keys.hash_key(
+            app.state.services.secret_key, made_up.removeprefix("Bearer ")
+        )
+        assert len(admission._digests) <= DIGESTS_KEPT

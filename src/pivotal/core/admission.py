@@ -58,6 +58,7 @@ from pivotal.db.engine import Database, fetch
 log = logging.getLogger("pivotal.ratelimit")
 
 T = TypeVar("T")
+DIGESTS_KEPT = 1024  # Authorization headers whose digest Admission.digest remembers
 
 # auth's key lookup plus the limiter's decision as [granted, used, oldest].
 # The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
@@ -140,6 +141,7 @@ class Admission:
         self.db = db
         self.limiter = limiter
         self._pepper = pepper
+        self._digests: dict[str, str] = {}  # Authorization header -> digest
         self._in_database = isinstance(limiter.store, DatabaseStore)
 
     def admit(self, header: str | None) -> Admitted:
@@ -150,8 +152,21 @@ class Admission:
 
     def digest(self, header: str | None) -> str:
         """The stored form of the header's key; a malformed header is a 401 before any
-        database work."""
-        return auth.hash_key(self._pepper(), auth.bearer_token(header))
+        database work.
+
+        Remembered for the headers seen last (an integration sends the same one all
+        day): the check and the HMAC cost more than the rest of a key's lookup. Only a
+        well-formed header is remembered, and forgetting them all at once when full
+        bounds what any stream of made-up keys can take.
+        """
+        digest = self._digests.get(header or "")
+        if digest is None:
+            token = auth.bearer_token(header)  # header is a well-formed one from here on
+            digest = auth.hash_key(self._pepper(), token)
+            if len(self._digests) >= DIGESTS_KEPT:
+                self._digests.clear()
+            self._digests[header or ""] = digest
+        return digest
 
     def admit_on(self, conn: Connection, digest: str) -> Admitted:
         """``admit`` on a connection from ``Database.connect()``: the hit has committed
