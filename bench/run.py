@@ -9,7 +9,8 @@ seeds the database (bench/seed.py), then serves, one granian process each, on 12
   * the textbook FastAPI + SQLAlchemy ORM endpoint (bench/textbook.py, GET customer only),
 
 drives every endpoint with wrk (``--threads`` threads, ``--connections`` connections,
-``--duration`` seconds, ``--latency``), prints requests/s, p50 and p99 and the ratio to
+``--duration`` seconds, ``--latency``; the server and the baseline back to back for each
+endpoint), prints requests/s, p50 and p99 and the ratio to
 the baseline, measures the server's resident size after ``--memory-requests`` requests,
 and writes it all, with the machine and the exact commands, to bench/RESULTS.md.
 
@@ -365,24 +366,32 @@ class Runner:
         path.write_text(lua_script(endpoint, seeded, token, self.round, stop_after))
         return path
 
-    def drive_all(self, app: App, seeded: Seeded, endpoints: tuple[Endpoint, ...]) -> dict:
-        results = {}
+    def drive_all(
+        self, apps: list[App], seeded: Seeded, endpoints: tuple[Endpoint, ...]
+    ) -> list[dict[str, WrkResult]]:
+        """Each endpoint on every app in turn, back to back: this machine's speed drifts
+        (it shares its cores), and a drift then moves both sides of a ratio alike."""
+        results: list[dict[str, WrkResult]] = [{} for _ in apps]
         for endpoint in endpoints:
-            # A short warm-up, so first-request work (imports, caches, plans) is not timed.
-            run_wrk(self.args, app.port, self.script(endpoint.key, seeded), duration=1)
-            result = run_wrk(self.args, app.port, self.script(endpoint.key, seeded))
-            results[endpoint.key] = result
-            flag = (
-                ""
-                if result.ok
-                else f"  !! {result.non_2xx} non-2xx, {result.socket_errors} socket errors"
-            )
-            print(
-                f"    {app.name:9} {endpoint.label:42} {result.requests_per_s:10,.0f} req/s"
-                f"  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms{flag}",
-                flush=True,
-            )
+            for app, found in zip(apps, results, strict=True):
+                found[endpoint.key] = self.drive(app, seeded, endpoint)
         return results
+
+    def drive(self, app: App, seeded: Seeded, endpoint: Endpoint) -> WrkResult:
+        # A short warm-up, so first-request work (imports, caches, plans) is not timed.
+        run_wrk(self.args, app.port, self.script(endpoint.key, seeded), duration=1)
+        result = run_wrk(self.args, app.port, self.script(endpoint.key, seeded))
+        flag = (
+            ""
+            if result.ok
+            else f"  !! {result.non_2xx} non-2xx, {result.socket_errors} socket errors"
+        )
+        print(
+            f"    {app.name:9} {endpoint.label:42} {result.requests_per_s:10,.0f} req/s"
+            f"  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms{flag}",
+            flush=True,
+        )
+        return result
 
     def memory(self, run: EngineRun, seeded: Seeded) -> None:
         """A fresh server, a mix of every endpoint; VmRSS after each milestone."""
@@ -418,17 +427,16 @@ class Runner:
         run = EngineRun(name, engine_version(seeded.url), seeded)
         endpoints = tuple(e for e in ENDPOINTS if e.key in self.args.only) or ENDPOINTS
         env = app_env(seeded, self.args)
-        with App("server", SERVER_TARGET, env, self.work) as app:
-            run.commands.append(app.shown)
-            run.server = self.drive_all(app, seeded, endpoints)
-        with App("baseline", BASELINE_TARGET, env, self.work) as app:
-            run.commands.append(app.shown)
-            run.baseline = self.drive_all(app, seeded, endpoints)
+        with (
+            App("server", SERVER_TARGET, env, self.work) as server,
+            App("baseline", BASELINE_TARGET, env, self.work) as baseline,
+        ):
+            run.commands += [server.shown, baseline.shown]
+            run.server, run.baseline = self.drive_all([server, baseline], seeded, endpoints)
         if not self.args.skip_textbook:
             with App("textbook", TEXTBOOK_TARGET, env, self.work) as app:
                 run.commands.append(app.shown)
-                only = (ENDPOINTS[0],)
-                run.textbook = self.drive_all(app, seeded, only)[ENDPOINTS[0].key]
+                run.textbook = self.drive(app, seeded, ENDPOINTS[0])
         run.commands.append(next(iter(run.server.values())).command + "   # one per endpoint")
         if not self.args.skip_memory and size in self.args.memory_sizes:
             self.memory(run, seeded)
@@ -596,7 +604,8 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
         "",
         f"Sizes: {', '.join(args.sizes)} customers (one contact and one onboarding each); wrk"
         f" {args.threads} thread(s), {args.connections} connections, {args.duration} s per"
-        " endpoint after a 1 s warm-up; one granian process (one worker) per app.",
+        " endpoint after a 1 s warm-up; one granian process (one worker) per app; the server"
+        " and the baseline driven back to back, endpoint by endpoint.",
         "",
         "- server: the real app (auth, rate limit, validation, events, activity, logs);",
         "- baseline: bench/baseline.py, a bare ASGI app doing the endpoint's SQL through the"
