@@ -9,10 +9,11 @@ seeds the database (bench/seed.py), then serves, one granian process each, on 12
   * the textbook FastAPI + SQLAlchemy ORM endpoint (bench/textbook.py, GET customer only),
 
 drives every endpoint with wrk (``--threads`` threads, ``--connections`` connections,
-``--duration`` seconds, ``--latency``; the server and the baseline back to back for each
-endpoint), prints requests/s, p50 and p99 and the ratio to
-the baseline, measures the server's resident size after ``--memory-requests`` requests,
-and writes it all, with the machine and the exact commands, to bench/RESULTS.md.
+``--duration`` seconds, ``--latency``; ``--rounds`` rounds of the server then the
+baseline back to back for each endpoint, keeping each app's median round), prints
+requests/s, p50 and p99 and the ratio to the baseline, measures the server's resident
+size after ``--memory-requests`` requests, and writes it all, with the machine and the
+exact commands, to bench/RESULTS.md.
 
     .venv/bin/python bench/run.py [--sizes 10k,1m] [--duration 10] [--engines sqlite,postgres]
 """
@@ -32,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,14 @@ class EngineRun:
     server: dict[str, WrkResult] = field(default_factory=dict)
     baseline: dict[str, WrkResult] = field(default_factory=dict)
     textbook: WrkResult | None = None
+    round_ratios: dict[str, list[float]] = field(default_factory=dict)  # server / baseline
+
+    def ratio(self, key: str) -> float | None:
+        """The server's requests/s over the baseline's for endpoint ``key``: the median of
+        the rounds' ratios (each measured back to back, so a drift cancels out)."""
+        ratios = sorted(self.round_ratios.get(key, []))
+        return ratios[(len(ratios) - 1) // 2] if ratios else None
+
     memory: list[tuple[int, int]] = field(default_factory=list)  # (requests, VmRSS kB)
     commands: list[str] = field(default_factory=list)
 
@@ -368,18 +377,23 @@ class Runner:
 
     def drive_all(
         self, apps: list[App], seeded: Seeded, endpoints: tuple[Endpoint, ...]
-    ) -> list[dict[str, WrkResult]]:
-        """Each endpoint on every app in turn, back to back: this machine's speed drifts
-        (it shares its cores), and a drift then moves both sides of a ratio alike."""
-        results: list[dict[str, WrkResult]] = [{} for _ in apps]
+    ) -> list[dict[str, list[WrkResult]]]:
+        """Each endpoint on every app in turn, back to back, ``--rounds`` times: this
+        machine's speed drifts (it shares its cores), and a drift then moves both sides
+        of a ratio alike."""
+        results: list[dict[str, list[WrkResult]]] = [{} for _ in apps]
         for endpoint in endpoints:
-            for app, found in zip(apps, results, strict=True):
-                found[endpoint.key] = self.drive(app, seeded, endpoint)
+            for round_ in range(self.args.rounds):
+                for app, found in zip(apps, results, strict=True):
+                    result = self.drive(app, seeded, endpoint, warm_up=round_ == 0)
+                    found.setdefault(endpoint.key, []).append(result)
         return results
 
-    def drive(self, app: App, seeded: Seeded, endpoint: Endpoint) -> WrkResult:
-        # A short warm-up, so first-request work (imports, caches, plans) is not timed.
-        run_wrk(self.args, app.port, self.script(endpoint.key, seeded), duration=1)
+    def drive(
+        self, app: App, seeded: Seeded, endpoint: Endpoint, warm_up: bool = True
+    ) -> WrkResult:
+        if warm_up:  # so first-request work (imports, caches, plans) is not timed
+            run_wrk(self.args, app.port, self.script(endpoint.key, seeded), duration=1)
         result = run_wrk(self.args, app.port, self.script(endpoint.key, seeded))
         flag = (
             ""
@@ -432,7 +446,14 @@ class Runner:
             App("baseline", BASELINE_TARGET, env, self.work) as baseline,
         ):
             run.commands += [server.shown, baseline.shown]
-            run.server, run.baseline = self.drive_all([server, baseline], seeded, endpoints)
+            server_rounds, baseline_rounds = self.drive_all([server, baseline], seeded, endpoints)
+        for key, rounds in server_rounds.items():
+            run.server[key] = median_round(rounds)
+            run.baseline[key] = median_round(baseline_rounds[key])
+            run.round_ratios[key] = [
+                mine.requests_per_s / theirs.requests_per_s if theirs.requests_per_s else 0.0
+                for mine, theirs in zip(rounds, baseline_rounds[key], strict=True)
+            ]
         if not self.args.skip_textbook:
             with App("textbook", TEXTBOOK_TARGET, env, self.work) as app:
                 run.commands.append(app.shown)
@@ -479,15 +500,30 @@ def machine() -> list[str]:
     ]
 
 
+def median_round(rounds: list[WrkResult]) -> WrkResult:
+    """The round with the median requests/s (the lower middle of an even count),
+    carrying the errors of every round."""
+    ordered = sorted(rounds, key=lambda result: result.requests_per_s)
+    return replace(
+        ordered[(len(ordered) - 1) // 2],
+        non_2xx=sum(result.non_2xx for result in rounds),
+        socket_errors=sum(result.socket_errors for result in rounds),
+    )
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
+
+
+def _two(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def table(run: EngineRun) -> list[str]:
     rows = [
         "| endpoint | server req/s | p50 ms | p99 ms | baseline req/s | baseline p50 ms"
-        " | ratio | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        " | ratio | ratio by round | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for endpoint in ENDPOINTS:
         server = run.server.get(endpoint.key)
@@ -502,7 +538,8 @@ def table(run: EngineRun) -> list[str]:
             f"| {endpoint.label} | {server.requests_per_s:,.0f} | {server.p50_ms:.2f}"
             f" | {server.p99_ms:.2f} | {base.requests_per_s if base else 0:,.0f}"
             f" | {base.p50_ms if base else 0:.2f}"
-            f" | {ratio(server.requests_per_s, base.requests_per_s) if base else 'n/a'}"
+            f" | {_two(run.ratio(endpoint.key))}"
+            f" | {' '.join(f'{r:.2f}' for r in run.round_ratios.get(endpoint.key, []))}"
             f" | {'; '.join(errors) or '-'} |"
         )
     if run.textbook is not None:
@@ -541,21 +578,18 @@ def acceptance(run: EngineRun) -> list[str]:
         lines.append(f"- [{'x' if ok else ' '}] {name}: {detail}")
 
     get = run.server.get("customer_display_id")
-    base_get = run.baseline.get("customer_display_id")
-    if get and base_get:
+    r_get = run.ratio("customer_display_id")
+    if get and r_get is not None:
         floor = 0.5 if postgres else 0.3
-        r = get.requests_per_s / base_get.requests_per_s
-        check(f"GET customer >= {floor} of baseline", r >= floor, f"{r:.2f}")
+        check(f"GET customer >= {floor} of baseline", r_get >= floor, f"{r_get:.2f}")
         check("GET customer p99 < 4x p50", get.p99_ms < 4 * get.p50_ms,
               f"{get.p99_ms / get.p50_ms:.1f}x")  # fmt: skip
     if get and run.textbook:
         r = get.requests_per_s / run.textbook.requests_per_s
         check("GET customer >= 5x textbook", r >= 5, f"{r:.2f}x")
     for key in ("list_first", "list_deepest"):
-        server, base = run.server.get(key), run.baseline.get(key)
-        if server and base:
-            r = server.requests_per_s / base.requests_per_s
-            check(f"{key} >= 0.4 of baseline", r >= 0.4, f"{r:.2f}")
+        if (r_list := run.ratio(key)) is not None:
+            check(f"{key} >= 0.4 of baseline", r_list >= 0.4, f"{r_list:.2f}")
     first, deepest = run.server.get("list_first"), run.server.get("list_deepest")
     if first and deepest:
         r = deepest.p50_ms / first.p50_ms
@@ -565,10 +599,8 @@ def acceptance(run: EngineRun) -> list[str]:
             r <= 1.5,
             f"{r:.2f}x",
         )
-    post, base_post = run.server.get("create_customer"), run.baseline.get("create_customer")
-    if post and base_post:
-        r = post.requests_per_s / base_post.requests_per_s
-        check("POST customer >= 0.4 of baseline insert", r >= 0.4, f"{r:.2f}")
+    if (r_post := run.ratio("create_customer")) is not None:
+        check("POST customer >= 0.4 of baseline insert", r_post >= 0.4, f"{r_post:.2f}")
     if len(run.memory) > 1:
         r = run.memory[-1][1] / run.memory[0][1]
         check(
@@ -604,8 +636,10 @@ def write_results(args: argparse.Namespace, runs: list[EngineRun], path: Path) -
         "",
         f"Sizes: {', '.join(args.sizes)} customers (one contact and one onboarding each); wrk"
         f" {args.threads} thread(s), {args.connections} connections, {args.duration} s per"
-        " endpoint after a 1 s warm-up; one granian process (one worker) per app; the server"
-        " and the baseline driven back to back, endpoint by endpoint.",
+        f" endpoint and round after a 1 s warm-up; one granian process (one worker) per app."
+        f" Each endpoint runs {args.rounds} rounds, each the server then the baseline back to"
+        " back (the machine's speed drifts within a run); the figures are each app's median"
+        " round, and the ratio is the median of the rounds' ratios (each shown).",
         "",
         "- server: the real app (auth, rate limit, validation, events, activity, logs);",
         "- baseline: bench/baseline.py, a bare ASGI app doing the endpoint's SQL through the"
@@ -630,6 +664,12 @@ def main() -> None:
         "--sizes", default="10k,1m", help=f"comma list of {', '.join(SIZES)} (customers)"
     )
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds per endpoint (server then baseline each); the median round is kept",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
