@@ -76,8 +76,10 @@ class LiveServer:
             time.sleep(0.1)
 
     def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
+        # pread: the server writes through this same open file, whose offset a seek
+        # would move under its next write.
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown code runs, as in a crash."""

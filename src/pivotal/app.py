@@ -100,7 +100,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         for task in tasks:
             task.cancel()
-        logs.flush()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # Nothing flushes from here on, and a forked worker may end without exit hooks:
+        # what is pending goes out now, and lines logged after it (a request finishing
+        # late) go out as they come.
+        logs.stop_batching()
 
 
 # The GETs integrations repeat all day, served by core/fastlane.py.

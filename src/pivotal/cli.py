@@ -117,7 +117,7 @@ def serve(
         upgrade(settings.database_url)
     except Exception as exc:
         fail(f"cannot open the database {_safe_url(settings.database_url)}: {_reason(exc)}")
-    logs.configure(settings.log_level)  # batched lines, flushed by the app's loop
+    logs.configure(settings.log_level)  # batched: flushed by the app in-process, else at exit
     # Read by every process's Settings: each runs the workers (they share the queues)
     # unless told not to.
     os.environ["PIVOTAL_RUN_WORKER"] = "0" if no_worker else "1"

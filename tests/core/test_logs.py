@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import orjson
@@ -88,12 +90,47 @@ def test_writes_stay_within_pipe_buf_and_end_at_a_line() -> None:
         assert len(write.encode()) <= logs.PIPE_BUF or write.count("\n") == 1
 
 
-def test_a_full_batch_goes_out_without_waiting() -> None:
+def test_a_batch_goes_out_in_one_write_as_soon_as_it_is_full() -> None:
     handler, stream = _handler()
-    line = "y" * 200
-    for _ in range(logs.PIPE_BUF // 201 + 1):
+    line = "y" * 200  # 201 bytes with its newline
+    per_write = logs.PIPE_BUF // 201
+    for _ in range(3 * per_write):
         handler.handle(_record(line))
-    assert stream.writes, "a batch of PIPE_BUF bytes is written as it fills"
+    # Written before it would grow past PIPE_BUF: full writes, none split in two.
+    assert [write.count("\n") for write in stream.writes] == [per_write, per_write]
+    handler.flush()
+    assert [write.count("\n") for write in stream.writes] == [per_write] * 3
+
+
+def test_after_stop_batching_every_line_goes_out_as_it_comes() -> None:
+    handler, stream = _handler()
+    handler.handle(_record("pending"))
+    handler.stop_batching()
+    assert stream.writes == ["pending\n"]
+    handler.handle(_record("late"))
+    assert stream.writes == ["pending\n", "late\n"]
+
+
+_FORK_WITH_PENDING = """
+import logging, os, sys
+from pivotal.core import logs
+handler = logs.BatchedLineHandler(sys.stdout)
+handler.handle(logging.makeLogRecord({"msg": "the parent's line"}))
+pid = os.fork()
+if pid == 0:
+    logs.flush()
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)
+logs.flush()
+"""
+
+
+def test_a_forked_child_does_not_write_its_parents_pending_lines() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _FORK_WITH_PENDING], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "the parent's line\n"
 
 
 @pytest.fixture
@@ -124,7 +161,10 @@ def test_configure_installs_batched_lines_on_stderr_unless_configured(
 
 
 def test_the_app_flushes_log_lines_while_serving_and_at_shutdown(
-    root_logger: logging.Logger, settings: Settings, make_key: MakeKey
+    root_logger: logging.Logger,
+    settings: Settings,
+    make_key: MakeKey,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     handler, stream = _handler()
     handler.addFilter(lambda record: record.name == "pivotal.access")  # not the client's
@@ -140,10 +180,16 @@ def test_the_app_flushes_log_lines_while_serving_and_at_shutdown(
             while not stream.lines() and time.monotonic() < deadline:
                 time.sleep(logs.FLUSH_SECONDS / 4)
             assert [orjson.loads(line)["route"] for line in stream.lines()] == ["/api/v1/me"]
+            # The loop's next flush is an hour away once its current wait ends.
+            monkeypatch.setattr(logs, "FLUSH_SECONDS", 3600.0)
+            time.sleep(0.5)
             assert client.get("/api/v1/customers").status_code == 200
-        # Shutdown writes what was still pending, however recent.
+            assert len(stream.lines()) == 1, "held until a flush"
+        # Shutdown writes what was still pending, and each later line as it comes.
         routes = [orjson.loads(line)["route"] for line in stream.lines()]
         assert routes == ["/api/v1/me", "/api/v1/customers"]
+        logging.getLogger("pivotal.access").info('{"route": "late"}')
+        assert orjson.loads(stream.lines()[-1]) == {"route": "late"}
     finally:
         app.state.services.db.dispose()
 
@@ -152,18 +198,23 @@ def test_the_app_flushes_log_lines_while_serving_and_at_shutdown(
 def test_a_served_process_writes_every_access_line_whole(
     database_url: str, app: object, make_key: MakeKey
 ) -> None:
-    """``pivotal serve`` with two workers sharing stderr: lines show up while it runs,
-    and after a graceful stop every request has exactly one whole line."""
-    key = make_key(rate_limit=1000)
+    """``pivotal serve`` with two workers sharing stderr, under concurrent requests:
+    lines show up while it runs, and after a graceful stop every request has exactly
+    one whole line."""
+    key = make_key(rate_limit=10_000)
+
+    def one(base_url: str) -> str:
+        # A connection each, so the kernel spreads them over both workers.
+        with httpx.Client(base_url=base_url, headers=auth(key), timeout=30) as client:
+            return client.get("/api/v1/me").headers["x-request-id"]
+
     with serve(database_url, SECRET, "--workers", "2", env={"PIVOTAL_LOG_LEVEL": "INFO"}) as server:
-        ids = []
-        for _ in range(60):
-            with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30) as client:
-                ids.append(client.get("/api/v1/me").headers["x-request-id"])
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(one, [server.base_url] * 200))
         deadline = time.monotonic() + 10
-        while ids[-1] not in server.output() and time.monotonic() < deadline:
+        while not all(i in server.output() for i in ids[-8:]) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert ids[-1] in server.output(), "the last line waits at most a flush interval"
+        assert all(i in server.output() for i in ids[-8:]), "lines wait about a flush interval"
         server.stop()
         output = server.output()
     entries = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
