@@ -455,6 +455,8 @@ def test_remembered_digests_are_the_keys_hashes_and_stay_bounded(app, keys):
         with pytest.raises(ApiError):
             admission.digest(bad)
     assert "Bearer nope" not in admission._digests and len(admission._digests) == 1
+    padded = "Bearer " + " " * 10_000 + keys.live  # well-formed, but not remembered
+    assert admission.digest(padded) == digest and padded not in admission._digests
     for n in range(DIGESTS_KEPT + 5):
         made_up = f"Bearer pivotal_{n:032d}"
         assert admission.digest(made_up) == auth_keys.hash_key(

@@ -59,6 +59,8 @@ log = logging.getLogger("pivotal.ratelimit")
 
 T = TypeVar("T")
 DIGESTS_KEPT = 1024  # Authorization headers whose digest Admission.digest remembers
+# "Bearer " and the longest key: a longer header is padded, and not remembered.
+_REMEMBERED_HEADER_LENGTH = len("Bearer ") + len(auth.TEST_PREFIX) + auth.MAX_SECRET_LENGTH
 
 # auth's key lookup plus the limiter's decision as [granted, used, oldest].
 # The decision is a scalar subquery inside CASE, which PostgreSQL evaluates only for an
@@ -156,16 +158,17 @@ class Admission:
 
         Remembered for the headers seen last (an integration sends the same one all
         day): the check and the HMAC cost more than the rest of a key's lookup. Only a
-        well-formed header is remembered, and forgetting them all at once when full
-        bounds what any stream of made-up keys can take.
+        well-formed header of a plain length is remembered (the format allows padding),
+        and forgetting them all when full bounds what made-up keys can take.
         """
-        digest = self._digests.get(header or "")
-        if digest is None:
-            token = auth.bearer_token(header)  # header is a well-formed one from here on
-            digest = auth.hash_key(self._pepper(), token)
+        if header is not None and (digest := self._digests.get(header)) is not None:
+            return digest
+        digest = auth.hash_key(self._pepper(), auth.bearer_token(header))
+        assert header is not None  # bearer_token refuses a missing header
+        if len(header) <= _REMEMBERED_HEADER_LENGTH:
             if len(self._digests) >= DIGESTS_KEPT:
                 self._digests.clear()
-            self._digests[header or ""] = digest
+            self._digests[header] = digest
         return digest
 
     def admit_on(self, conn: Connection, digest: str) -> Admitted:
