@@ -251,6 +251,9 @@ def seed(url: str, count: int, *, progress: bool = True) -> Seeded:
     with engine.connect() as conn:
         if sqlite_path is not None:
             conn.exec_driver_sql("ANALYZE")
+            # The seed's pages into the database file: no checkpoint of them in a
+            # measurement.
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
             # VACUUM now, not autovacuum in the middle of the first measurements (a table
             # just given a million rows is due one), then write the seed's dirty pages
