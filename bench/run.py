@@ -101,6 +101,7 @@ class EngineRun:
     baseline: dict[str, WrkResult] = field(default_factory=dict)
     textbook: WrkResult | None = None
     round_ratios: dict[str, list[float]] = field(default_factory=dict)  # server / baseline
+    notes: list[str] = field(default_factory=list)
 
     def ratio(self, key: str) -> float | None:
         """The server's requests/s over the baseline's for endpoint ``key``: the median of
@@ -391,6 +392,23 @@ class Runner:
                     found.setdefault(endpoint.key, []).append(result)
         return results
 
+    def textbook(self, run: EngineRun, seeded: Seeded, env: dict[str, str]) -> WrkResult:
+        """The textbook app's GET; again in a fresh process if the first answered nothing
+        at all (now and then here on SQLite: its sync endpoints and their Session
+        dependency share one thread pool). The results say so when it happens."""
+        with App("textbook", TEXTBOOK_TARGET, env, self.work) as app:
+            run.commands.append(app.shown)
+            result = self.drive(app, seeded, ENDPOINTS[0])
+            if result.requests:
+                return result
+            print(f"    textbook answered nothing; its log:\n{app.log_tail(10)}", flush=True)
+        run.notes.append(
+            "The textbook app answered no request in its first process; its figure is from"
+            " a second one."
+        )
+        with App("textbook", TEXTBOOK_TARGET, env, self.work) as app:
+            return self.drive(app, seeded, ENDPOINTS[0])
+
     def drive(
         self, app: App, seeded: Seeded, endpoint: Endpoint, warm_up: bool = True
     ) -> WrkResult:
@@ -458,9 +476,7 @@ class Runner:
                 if theirs.requests_per_s
             ]
         if not self.args.skip_textbook:
-            with App("textbook", TEXTBOOK_TARGET, env, self.work) as app:
-                run.commands.append(app.shown)
-                run.textbook = self.drive(app, seeded, ENDPOINTS[0])
+            run.textbook = self.textbook(run, seeded, env)
         run.commands.append(next(iter(run.server.values())).command + "   # one per endpoint")
         if not self.args.skip_memory and size in self.args.memory_sizes:
             self.memory(run, seeded)
@@ -558,6 +574,7 @@ def table(run: EngineRun) -> list[str]:
                 else ""
             )
         )
+    rows += [line for note in run.notes for line in ("", note)]
     if run.memory:
         rows.append("")
         rows.append(
@@ -596,8 +613,11 @@ def acceptance(run: EngineRun) -> list[str]:
         check("GET customer p99 < 4x p50", get.p99_ms < 4 * get.p50_ms,
               f"{get.p99_ms / get.p50_ms:.1f}x")  # fmt: skip
     if get and run.textbook:
-        r = get.requests_per_s / run.textbook.requests_per_s
-        check("GET customer >= 5x textbook", r >= 5, f"{r:.2f}x")
+        if run.textbook.requests_per_s:
+            r = get.requests_per_s / run.textbook.requests_per_s
+            check("GET customer >= 5x textbook", r >= 5, f"{r:.2f}x")
+        else:
+            check("GET customer >= 5x textbook", False, "the textbook app answered nothing")
     for key in ("list_first", "list_deepest"):
         check_ratio(key, key, 0.4)
     first, deepest = run.server.get("list_first"), run.server.get("list_deepest")
