@@ -531,7 +531,7 @@ def median_round(rounds: list[WrkResult]) -> WrkResult:
 
 
 def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}" if b else "n/a"
+    return _two(a / b if b else None)
 
 
 def _two(value: float | None) -> str:
