@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from anyio import to_thread
@@ -109,3 +112,47 @@ def test_database_work_keeps_the_callers_context_and_errors(database_url: str) -
     names = asyncio.run(four())  # on both threads: neither died with the closed loop
     db.dispose()
     assert len(set(names)) == (1 if db.is_sqlite else 2)
+
+
+_SPANS_OF_ONE_REQUEST = """
+import sys
+from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pivotal.app import create_app
+from pivotal.config import Settings
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+settings = Settings(
+    database_url=sys.argv[1], secret_key="s" * 32, opentelemetry=sys.argv[2] == "on"
+)
+with TestClient(create_app(settings)) as client:
+    assert client.get("/api/v1/health").status_code == 200
+print(len(exporter.get_finished_spans()))
+"""
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_opentelemetry_spans_only_when_asked_for(
+    setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIVOTAL_OPENTELEMETRY", raising=False)
+    assert Settings.from_env().opentelemetry is False
+    monkeypatch.setenv("PIVOTAL_OPENTELEMETRY", setting)
+    assert Settings.from_env().opentelemetry is (setting == "on")
+    # A process of its own: OpenTelemetry's global tracer provider is set once per process.
+    url = f"sqlite:///{tmp_path / 'otel.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", _SPANS_OF_ONE_REQUEST, url, setting],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    spans = int(done.stdout.split()[-1])
+    assert (spans > 0) is (setting == "on"), done.stdout

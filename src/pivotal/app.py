@@ -13,6 +13,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
@@ -147,6 +148,10 @@ class PivotalApp(FastAPI):
         return RequestContextMiddleware(app)
 
 
+# FastAPI's instrumentation, all three signals off (see Settings.opentelemetry).
+_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(
     settings: Settings | None = None, db: Database | None = None, *, fast_lane: bool = True
 ) -> FastAPI:
@@ -161,6 +166,7 @@ def create_app(
         # A trailing slash is another path, answered 404 in the envelope, not a bare 307.
         redirect_slashes=False,
         lifespan=_lifespan,
+        telemetry=None if settings.opentelemetry else _TELEMETRY_OFF,
     )
     db = db or Database(settings.database_url, threads=settings.threads)
     app.state.services = Services(settings, db)
