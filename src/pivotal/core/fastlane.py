@@ -37,7 +37,6 @@ from urllib.parse import parse_qsl
 import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -317,7 +316,9 @@ class FastLane:
             idempotent = idempotency.IdempotentRequest(
                 key=key,
                 method="POST",
-                path=Request(scope).url.path,  # as the route computes it
+                # What the route takes, request.url.path: for a lane's plain path (no
+                # "?", "#" or "\\" to escape) that is the path itself, without parsing a URL.
+                path=lane.path,
                 request_hash=idempotency.request_hash(parsed),
             )
         return messages, _WriteRequest(data, idempotent)
