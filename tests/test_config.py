@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -114,10 +116,13 @@ def test_database_work_keeps_the_callers_context_and_errors(database_url: str) -
     assert len(set(names)) == (1 if db.is_sqlite else 2)
 
 
-_SPANS_OF_ONE_REQUEST = """
+_TELEMETRY_OF_TWO_REQUESTS = """
+import json
 import sys
 from fastapi.testclient import TestClient
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -125,34 +130,54 @@ from pivotal.app import create_app
 from pivotal.config import Settings
 
 exporter = InMemorySpanExporter()
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(exporter))
-trace.set_tracer_provider(provider)
+tracer_provider = TracerProvider()
+tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(tracer_provider)
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
 settings = Settings(
     database_url=sys.argv[1], secret_key="s" * 32, opentelemetry=sys.argv[2] == "on"
 )
 with TestClient(create_app(settings)) as client:
     assert client.get("/api/v1/health").status_code == 200
-print(len(exporter.get_finished_spans()))
+    assert client.get("/api/v1/me").status_code == 401  # a fast-lane path
+spans = exporter.get_finished_spans()
+data = reader.get_metrics_data()
+points = sum(
+    len(metric.data.data_points)
+    for resource in (data.resource_metrics if data else [])
+    for scope in resource.scope_metrics
+    for metric in scope.metrics
+)
+routes = sorted({str(span.attributes.get("http.route")) for span in spans})
+print(json.dumps({"spans": len(spans), "routes": routes, "points": points}))
 """
 
 
 @pytest.mark.parametrize("setting", ["on", "off"])
-def test_opentelemetry_spans_only_when_asked_for(
+def test_opentelemetry_only_when_asked_for(
     setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PIVOTAL_OPENTELEMETRY", raising=False)
     assert Settings.from_env().opentelemetry is False
     monkeypatch.setenv("PIVOTAL_OPENTELEMETRY", setting)
     assert Settings.from_env().opentelemetry is (setting == "on")
-    # A process of its own: OpenTelemetry's global tracer provider is set once per process.
+    # A process of its own: OpenTelemetry's global providers are set once per process;
+    # and none of the OpenTelemetry settings this one may have.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FASTAPI_OTEL_"))}
     url = f"sqlite:///{tmp_path / 'otel.db'}"
     done = subprocess.run(
-        [sys.executable, "-c", _SPANS_OF_ONE_REQUEST, url, setting],
+        [sys.executable, "-c", _TELEMETRY_OF_TWO_REQUESTS, url, setting],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
+        env=env,
     )
-    spans = int(done.stdout.split()[-1])
-    assert (spans > 0) is (setting == "on"), done.stdout
+    recorded = json.loads(done.stdout.splitlines()[-1])
+    if setting == "off":
+        assert recorded == {"spans": 0, "routes": [], "points": 0}
+    else:
+        # Every request the long way, fast-lane paths too: their spans name the route.
+        assert {"/api/v1/health", "/api/v1/me"} <= set(recorded["routes"]), recorded
+        assert recorded["points"] > 0, recorded
