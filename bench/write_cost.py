@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,7 @@ class Driver:
 
 
 def sqlite_micros(profile: cProfile.Profile) -> float:
-    """Seconds inside the sqlite3 driver's methods, as cProfile timed them."""
+    """Microseconds inside the sqlite3 driver's methods, as cProfile timed them."""
     total = 0.0
     for (filename, _line, name), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
         if filename == "~" and any(f"'{call}' of 'sqlite3." in name for call in _SQLITE_CALLS):
@@ -178,7 +179,8 @@ async def measure(
             started = time.perf_counter()
             for _ in range(creates):
                 await driver.create()
-            timings.append((time.perf_counter() - started) / creates * 1e6)
+            if run == "time":
+                timings.append((time.perf_counter() - started) / creates * 1e6)
             if profile is not None:
                 profile.disable()
         if profile is not None:
@@ -187,7 +189,7 @@ async def measure(
             statements = counted.statements / creates
             pages = (wal_pages(path) - start_pages) / creates
         await driver.stop()
-    return Cost(name, statistics.median(timings[:rounds]), sqlite_time, statements, pages)
+    return Cost(name, statistics.median(timings), sqlite_time, statements, pages)
 
 
 def wal_pages(path: Path) -> int:
@@ -195,7 +197,7 @@ def wal_pages(path: Path) -> int:
     wal = Path(f"{path}-wal")
     if not wal.exists():
         return 0
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     return max(wal.stat().st_size - 32, 0) // (page_size + 24)
 
